@@ -1,0 +1,103 @@
+"""The ``--live`` switch and the markers shared by the whole test tree.
+
+Without ``--live`` every test runs offline: tests marked ``live`` run against the local
+emulator and tests marked ``live_only`` are skipped. With ``--live`` (or ``CLOUDSIGMA_LIVE=1``)
+only the tests marked ``live`` or ``live_only`` run, against the account configured in
+``~/.cloudsigma.conf`` (or the file named by ``CLOUDSIGMA_CONFIG``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+LIVE_MARKERS = ("live", "live_only")
+REQUIRED_LIVE_KEYS = ("api_endpoint", "ws_endpoint", "username", "password")
+
+LIVE_CONFIG_HELP = """\
+--live runs the integration suite against a real CloudSigma account, and needs a readable
+configuration file: {path} (or a file named by CLOUDSIGMA_CONFIG).
+{problem}
+Put these lines in ~/.cloudsigma.conf (mode 600, it holds your password):
+
+    api_endpoint = https://zrh.cloudsigma.com/api/2.0/
+    ws_endpoint = wss://direct.zrh.cloudsigma.com/websocket
+    username = you@example.com
+    password = secret
+
+and, for the tests that clone a VM and log in over SSH as root:
+
+    persistent_drive_name = <name of a drive in your account with an SSH server>
+    persistent_drive_ssh_password = <root password on that drive>
+
+For the ACL tests add a second account: acl_username = ..., acl_password = ...
+The live tests create servers, drives and snapshots in that account (and delete them
+again), which costs money."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--live",
+        action="store_true",
+        default=False,
+        help="run the tests marked live/live_only against the CloudSigma account in "
+        "~/.cloudsigma.conf (or $CLOUDSIGMA_CONFIG) instead of the local emulator; "
+        "CLOUDSIGMA_LIVE=1 does the same",
+    )
+
+
+def live_requested(config: pytest.Config) -> bool:
+    """Whether this run targets a real account (``--live`` or ``CLOUDSIGMA_LIVE=1``)."""
+    env = os.environ.get("CLOUDSIGMA_LIVE", "").strip().lower()
+    return bool(config.getoption("--live")) or env in ("1", "true", "yes")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if live_requested(config):
+        _check_live_configuration()
+
+
+def _check_live_configuration() -> None:
+    """Fail the run at once when the live account is not configured.
+
+    :raises pytest.UsageError: naming the file and the keys it needs.
+    """
+    from cloudsigma.conf import Config, config_path
+    from cloudsigma.errors import ConfigError
+
+    path = config_path()
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        problem = f"{path} does not exist or cannot be read."
+        raise pytest.UsageError(LIVE_CONFIG_HELP.format(path=path, problem=problem))
+    account = Config(path)
+    try:
+        missing = [key for key in REQUIRED_LIVE_KEYS if key not in account]
+    except ConfigError as exc:
+        raise pytest.UsageError(LIVE_CONFIG_HELP.format(path=path, problem=str(exc)))
+    if missing:
+        problem = f"{path} lacks: {', '.join(missing)}."
+        raise pytest.UsageError(LIVE_CONFIG_HELP.format(path=path, problem=problem))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if live_requested(config):
+        _keep_only_live_tests(config, items)
+        return
+    for item in items:
+        marker = item.get_closest_marker("live_only")
+        if marker:
+            needs = marker.kwargs.get("reason", "a real CloudSigma account")
+            reason = f"needs {needs}; the emulator cannot stand in for it (run with --live)"
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _keep_only_live_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --live, deselect the offline tests so nothing else talks to the account."""
+    selected, deselected = [], []
+    for item in items:
+        is_live = any(item.get_closest_marker(name) for name in LIVE_MARKERS)
+        (selected if is_live else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected

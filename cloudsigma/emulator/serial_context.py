@@ -1,0 +1,256 @@
+"""Serve a server context on a pseudo-terminal, the way a guest sees it on /dev/ttyS1.
+
+A daemon thread answers ``<`` NL PATH NL ``>`` requests on the master side of a pty; the
+guest side (the slave path returned by :meth:`SerialContextServer.start`) behaves like the
+context serial port: compact ASCII JSON for objects and lists, the bare escaped value for
+leaves, each answer followed by ``\\n`` and EOT.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import select
+import threading
+import tty
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+__all__ = ["EOT", "SerialContextServer", "encode_answer", "parse_requests", "resolve_path"]
+
+log = logging.getLogger(__name__)
+
+EOT = b"\x04"
+UNKNOWN_PATH_MODES = ("empty", "silent")
+
+# A request is "<", a newline, the path, a newline, ">"; the newline is LF or CRLF.
+_REQUEST = re.compile(rb"<\r?\n([^\r\n]*)\r?\n>")
+# Without a match, keep at most this much after the first "<" before giving up on it.
+_MAX_PENDING = 64 * 1024
+# Backslash, control characters and everything outside ASCII in a leaf string.
+_LEAF_SPECIAL = re.compile("[\\\\\x00-\x1f\x7f-\U0010ffff]")
+_LEAF_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_MISSING = object()
+
+
+def resolve_path(context: Any, path: str) -> Any:
+    """The value at ``path`` in ``context``, or raise ``LookupError``.
+
+    The path is keys and 0-based list indexes joined by ``/``; a leading and a trailing
+    ``/`` are optional, and an empty path is the whole context.
+    """
+    inner = path[1:] if path.startswith("/") else path
+    inner = inner[:-1] if inner.endswith("/") else inner
+    if not inner:
+        return context
+    value = context
+    for segment in inner.split("/"):
+        value = _child(value, segment)
+        if value is _MISSING:
+            raise LookupError(f"no {segment!r} on the way to {path!r}")
+    return value
+
+
+def _child(value: Any, segment: str) -> Any:
+    if isinstance(value, dict):
+        return value.get(segment, _MISSING)
+    if isinstance(value, list) and segment.isdigit() and segment.isascii():
+        index = int(segment)
+        return value[index] if index < len(value) else _MISSING
+    return _MISSING
+
+
+def encode_answer(value: Any) -> bytes:
+    """The bytes answering a request whose path resolved to ``value``.
+
+    Objects and lists become compact JSON with non-ASCII escaped (cloud-init decodes the
+    answer as ASCII); ``None`` becomes an empty payload; numbers and booleans are JSON
+    literals; strings are sent bare with ``\\``, ``\\n``, ``\\r``, ``\\t`` escaped and other
+    control or non-ASCII characters as ``\\uXXXX``. Every answer ends with ``\\n`` and EOT.
+    """
+    if isinstance(value, (dict, list)):
+        payload = json.dumps(value, separators=(",", ":"), ensure_ascii=True)
+    elif value is None:
+        payload = ""
+    elif isinstance(value, str):
+        payload = _LEAF_SPECIAL.sub(_escape_char, value)
+    else:
+        payload = json.dumps(value)
+    return payload.encode("ascii") + b"\n" + EOT
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _LEAF_ESCAPES:
+        return _LEAF_ESCAPES[char]
+    code = ord(char)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def parse_requests(buffer: bytearray) -> list[str]:
+    """Take every complete request out of ``buffer`` and return their paths, in order.
+
+    Bytes before a request are noise and dropped; an incomplete request stays in
+    ``buffer`` for the next read. A path that is not UTF-8 is returned with the bad bytes
+    replaced, so it resolves to nothing.
+    """
+    paths = []
+    while match := _REQUEST.search(buffer):
+        paths.append(match.group(1).decode("utf-8", errors="replace"))
+        del buffer[: match.end()]
+    _drop_noise(buffer)
+    return paths
+
+
+def _drop_noise(buffer: bytearray) -> None:
+    start = buffer.find(b"<")
+    if start == -1:
+        buffer.clear()
+        return
+    del buffer[:start]
+    if len(buffer) > _MAX_PENDING:
+        # A "<" that never became a request: let the next one start over.
+        next_start = buffer.find(b"<", 1)
+        del buffer[: next_start if next_start != -1 else len(buffer)]
+
+
+class _PtyFds(NamedTuple):
+    master: int
+    slave: int
+    wake_r: int  # written by stop() to end the serving thread's wait
+    wake_w: int
+
+
+class SerialContextServer:
+    """Answer server context requests on a pseudo-terminal from live state.
+
+    :param get_context: returns the server context; called for every request, so
+        changes show up on the next read.
+    :param unknown_path: ``'empty'`` answers an unknown path with an empty payload (as for
+        ``null``); ``'silent'`` sends nothing, so the reader times out.
+    :param global_context: returns the account's global context; when given, it replaces
+        the ``global_context`` key of what ``get_context`` returns.
+    :raises ValueError: for an ``unknown_path`` other than ``'empty'`` or ``'silent'``.
+
+    Use it as a context manager, or call :meth:`start` and :meth:`stop`::
+
+        with SerialContextServer(lambda: context) as server:
+            GetServerMetadata(device=server.path).get()
+    """
+
+    def __init__(
+        self,
+        get_context: Callable[[], dict[str, Any]],
+        *,
+        unknown_path: str = "empty",
+        global_context: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        if unknown_path not in UNKNOWN_PATH_MODES:
+            raise ValueError(
+                f"unknown_path must be one of {', '.join(UNKNOWN_PATH_MODES)}, not {unknown_path!r}"
+            )
+        self._get_context = get_context
+        self._get_global_context = global_context
+        self.unknown_path = unknown_path
+        #: The guest-side device path while the server runs, else ``None``.
+        self.path: str | None = None
+        self._fds: _PtyFds | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    def __enter__(self) -> SerialContextServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = f"serving on {self.path}" if self._thread else "stopped"
+        return f"<SerialContextServer {state}, unknown_path={self.unknown_path!r}>"
+
+    def start(self) -> str:
+        """Open the pty and start answering; return the guest-side device path.
+
+        :raises RuntimeError: if the server is already running.
+        """
+        if self._thread is not None:
+            raise RuntimeError(f"the context server already serves {self.path}")
+        master, slave = os.openpty()
+        # The server keeps the guest side open so the master never sees a hang-up
+        # between readers, and sets it raw: no echo, and EOT is not end-of-file.
+        tty.setraw(slave)
+        os.set_blocking(master, False)
+        self._fds = _PtyFds(master, slave, *os.pipe())
+        self._stopping.clear()
+        self.path = os.ttyname(slave)
+        self._thread = threading.Thread(
+            target=self._serve, args=(self._fds,), name=f"serial-context {self.path}", daemon=True
+        )
+        self._thread.start()
+        return self.path
+
+    def stop(self) -> None:
+        """Stop answering and close the pty; calling it again does nothing."""
+        if self._thread is None or self._fds is None:
+            return
+        self._stopping.set()
+        os.write(self._fds.wake_w, b"x")
+        self._thread.join()
+        for fd in self._fds:
+            os.close(fd)
+        self._thread = self._fds = self.path = None
+
+    def answer(self, path: str) -> bytes | None:
+        """The bytes to send for a request of ``path``; ``None`` means send nothing."""
+        try:
+            value = resolve_path(self._current_context(), path)
+        except LookupError:
+            return None if self.unknown_path == "silent" else encode_answer(None)
+        return encode_answer(value)
+
+    def _current_context(self) -> dict[str, Any]:
+        context = self._get_context()
+        if self._get_global_context is not None:
+            context = {**context, "global_context": self._get_global_context()}
+        return context
+
+    def _serve(self, fds: _PtyFds) -> None:
+        pending = bytearray()
+        while not self._stopping.is_set():
+            readable, _, _ = select.select([fds.master, fds.wake_r], [], [])
+            if fds.master not in readable:
+                continue
+            try:
+                pending += os.read(fds.master, 65536)
+            except BlockingIOError:
+                continue
+            except OSError as exc:
+                log.error("reading the context pty %s failed, stopping: %s", self.path, exc)
+                return
+            for path in parse_requests(pending):
+                self._reply(fds, path)
+
+    def _reply(self, fds: _PtyFds, path: str) -> None:
+        try:
+            reply = self.answer(path)
+        except Exception:
+            # A failing state callback must not end the server: the guest sees no answer.
+            log.exception("answering the context request for %r failed", path)
+            return
+        if reply is not None:
+            self._send(fds, reply)
+
+    def _send(self, fds: _PtyFds, reply: bytes) -> None:
+        view = memoryview(reply)
+        while view and not self._stopping.is_set():
+            try:
+                view = view[os.write(fds.master, view) :]
+            except BlockingIOError:
+                # The guest side's input queue is full: wait until a reader drains it.
+                select.select([fds.wake_r], [fds.master], [])

@@ -1,0 +1,840 @@
+"""The API's resources (drives, servers, ...) as thin classes over :class:`GenericClient`.
+
+Payloads are plain dicts and lists, as the API sends them. Everything shared
+lives in :class:`ResourceBase`; a subclass is its ``resource_name`` plus its
+action verbs. :class:`Websocket` waits for the API's change events.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import os
+import time
+from collections.abc import Callable, Collection, Iterator
+from typing import Any
+
+import requests
+
+from cloudsigma import errors
+from cloudsigma.generic import (
+    GenericClient,
+    WebsocketClient,
+    WebsocketClosedError,
+    WebsocketTimeoutError,
+    get_client,
+)
+from cloudsigma.policies import WaitPolicy, status_set
+
+__all__ = [
+    "WaitPolicy",
+    "Websocket",
+    "WebsocketTimeoutError",
+    "ResourceBase",
+]
+
+LOG = logging.getLogger(__name__)
+
+QueryParams = dict[str, Any]
+Payload = dict[str, Any]
+
+
+def _sleep(seconds: float) -> None:
+    """Sleep between polls (a separate function so tests can replace it)."""
+    time.sleep(seconds)
+
+
+def _monotonic() -> float:
+    return time.monotonic()
+
+
+def _avoid_params(avoid: str | Collection[str] | None) -> QueryParams:
+    """``?avoid=uuid1,uuid2`` from one uuid or several."""
+    if not avoid:
+        return {}
+    return {"avoid": avoid if isinstance(avoid, str) else ",".join(avoid)}
+
+
+def _as_text(uuid: str | bytes) -> str:
+    return uuid.decode("utf-8") if isinstance(uuid, bytes) else str(uuid)
+
+
+class ResourceBase:
+    """A collection of the API, ``/<resource_name>/``; the arguments go to the client.
+
+    ``ResourceBase(*args, **kwargs)`` builds ``get_client()(*args, **kwargs)`` as
+    ``self.c``; :meth:`from_client` shares an existing client instead.
+    """
+
+    resource_name: str | None = None
+    #: How :meth:`wait_for_status` and :meth:`wait_deleted` poll unless told otherwise.
+    wait_policy: WaitPolicy = WaitPolicy()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.c: GenericClient = get_client()(*args, **kwargs)
+
+    @classmethod
+    def from_client(cls, client: GenericClient) -> ResourceBase:
+        """This resource over an existing client (and its pooled connections)."""
+        resource = cls.__new__(cls)
+        resource.c = client
+        return resource
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.c!r})"
+
+    def attach_response_hook(self, func: Callable[..., Any]) -> None:
+        """Call ``func(response)`` after every HTTP answer of this resource's client."""
+        self.c.response_hook = func
+
+    def detach_response_hook(self) -> None:
+        """Stop calling the response hook."""
+        self.c.response_hook = None
+
+    def _get_url(self) -> str:
+        if not self.resource_name:
+            raise TypeError(f"{type(self).__name__} must set resource_name")
+        return f"/{self.resource_name}/"
+
+    def _object_url(self, uuid: str | bytes) -> str:
+        return f"{self._get_url()}{_as_text(uuid)}/"
+
+    def get(self, uuid: str | bytes | None = None) -> Any:
+        """One object by uuid, or the collection's own answer when ``uuid`` is None."""
+        url = self._get_url() if uuid is None else self._object_url(uuid)
+        return self.c.get(url, return_list=False)
+
+    def get_schema(self) -> Any:
+        """The resource's schema."""
+        return self.c.get(self._get_url() + "schema")
+
+    def get_from_url(self, url: str) -> Any:
+        """The object at ``url``, such as a ``resource_uri``."""
+        return self.c.get(url, return_list=False)
+
+    def list(self, query_params: QueryParams | None = None) -> builtins.list[Any]:
+        """All objects (short form), in one call (``limit=0``)."""
+        return self.c.get(self._get_url(), query_params=self._all(query_params), return_list=True)
+
+    def list_detail(self, query_params: QueryParams | None = None) -> builtins.list[Any]:
+        """All objects with every field, in one call (``limit=0``)."""
+        url = self._get_url() + "detail/"
+        return self.c.get(url, query_params=self._all(query_params), return_list=True)
+
+    @staticmethod
+    def _all(query_params: QueryParams | None) -> QueryParams:
+        return {"limit": 0, **(query_params or {})}
+
+    def iter_all(
+        self, query_params: QueryParams | None = None, page_size: int = 100
+    ) -> Iterator[Any]:
+        """Every object (short form), fetched ``page_size`` at a time with limit/offset."""
+        return self._iter_pages(self._get_url(), query_params, page_size)
+
+    def iter_detail(
+        self, query_params: QueryParams | None = None, page_size: int = 100
+    ) -> Iterator[Any]:
+        """Every object with every field, fetched ``page_size`` at a time with limit/offset."""
+        return self._iter_pages(self._get_url() + "detail/", query_params, page_size)
+
+    def _iter_pages(
+        self, url: str, query_params: QueryParams | None, page_size: int
+    ) -> Iterator[Any]:
+        if page_size < 1:
+            raise ValueError(f"page_size must be at least 1, not {page_size!r}")
+        offset = 0
+        while True:
+            params = {**(query_params or {}), "limit": page_size, "offset": offset}
+            body = self.c.get_raw(url, query_params=params)
+            if not isinstance(body, dict):  # a bare list has no pages
+                yield from body or []
+                return
+            objects = body.get("objects") or []
+            yield from objects
+            offset += len(objects)
+            total = (body.get("meta") or {}).get("total_count")
+            if not objects or len(objects) < page_size or (total is not None and offset >= total):
+                return
+
+    @staticmethod
+    def _pepare_data(data: Any) -> Payload:
+        """``{"objects": [...]}`` from one object or a list of them."""
+        if isinstance(data, (builtins.list, tuple)):
+            return {"objects": builtins.list(data)}
+        if isinstance(data, dict):
+            return data if "objects" in data else {"objects": [data]}
+        raise TypeError(f"expected a dict or a list of dicts to create, got {type(data).__name__}")
+
+    def create(self, data: Any, query_params: QueryParams | None = None) -> Any:
+        """Create one object (returned as a dict) or several (returned as a list)."""
+        return self.c.post(
+            self._get_url(), self._pepare_data(data), return_list=False, query_params=query_params
+        )
+
+    def update(self, uuid: str, data: Payload) -> Any:
+        """Replace the given fields of an object; returns the updated object."""
+        return self.c.put(self._object_url(uuid), data, return_list=False)
+
+    def delete(self, uuid: str, query_params: QueryParams | None = None) -> Any:
+        """Delete an object (the API may finish asynchronously: see :meth:`wait_deleted`)."""
+        return self.c.delete(self._object_url(uuid), query_params=query_params)
+
+    def _action(
+        self,
+        uuid: str | None,
+        action: str,
+        data: Any = None,
+        query_params: QueryParams | None = None,
+    ) -> Any:
+        """POST ``/<resource>/<uuid>/action/?do=<action>`` (the collection's when uuid is None)."""
+        url = self._get_url() + "action/" if uuid is None else self._object_url(uuid) + "action/"
+        params = {"do": action, **(query_params or {})}
+        return self.c.post(url, data, query_params=params, return_list=False)
+
+    # --- waiting --------------------------------------------------------------------------
+
+    def wait_for_status(
+        self,
+        uuid: str,
+        status: str | Collection[str],
+        timeout: float | None = None,
+        interval: float | None = None,
+        *,
+        policy: WaitPolicy | None = None,
+    ) -> Any:
+        """Poll an object until its status is ``status`` (or one of several); returns it.
+
+        :raises WaitTimeoutError: naming the object, the wanted and the last seen status.
+        """
+        wanted = status_set(status)
+        policy = (policy or self.wait_policy).with_overrides(timeout, interval)
+        deadline = _monotonic() + policy.timeout
+        last_seen = None
+        for pause in policy.intervals():
+            resource = self.get(uuid)
+            last_seen = resource.get("status") if isinstance(resource, dict) else None
+            if last_seen in wanted:
+                return resource
+            if _monotonic() + pause > deadline:
+                break
+            _sleep(pause)
+        raise errors.WaitTimeoutError(
+            f"{self.resource_name} {uuid} did not reach status {' or '.join(sorted(wanted))} "
+            f"within {policy.timeout:g} s; last seen status: {last_seen}"
+        )
+
+    def wait_deleted(
+        self, uuid: str, timeout: float | None = None, *, policy: WaitPolicy | None = None
+    ) -> None:
+        """Poll an object until the API answers 404 for it.
+
+        :raises WaitTimeoutError: when it still exists after ``timeout`` seconds.
+        """
+        policy = (policy or self.wait_policy).with_overrides(timeout, None)
+        deadline = _monotonic() + policy.timeout
+        last_seen = None
+        for pause in policy.intervals():
+            try:
+                resource = self.get(uuid)
+            except errors.ClientError as exc:
+                if exc.status_code == 404:
+                    return
+                raise
+            last_seen = resource.get("status") if isinstance(resource, dict) else None
+            if _monotonic() + pause > deadline:
+                break
+            _sleep(pause)
+        raise errors.WaitTimeoutError(
+            f"{self.resource_name} {uuid} was not deleted within {policy.timeout:g} s; "
+            f"last seen status: {last_seen}"
+        )
+
+
+class Profile(ResourceBase):
+    """The account's profile, ``/profile/`` (no uuid)."""
+
+    resource_name = "profile"
+
+    def get(self) -> Any:  # type: ignore[override]
+        """The profile."""
+        return self.c.get(self._get_url(), return_list=False)
+
+    def update(self, data: Payload) -> Any:  # type: ignore[override]
+        """Change the profile; returns it."""
+        return self.c.put(self._get_url(), data, return_list=False)
+
+
+class GlobalContext(ResourceBase):
+    """The account-wide server context, ``/global_context/`` (no uuid)."""
+
+    resource_name = "global_context"
+
+    def get(self) -> Any:  # type: ignore[override]
+        """The global context."""
+        return self.c.get(self._get_url(), return_list=False)
+
+    def update(self, data: Payload) -> Any:  # type: ignore[override]
+        """Replace the global context (the API takes a POST here)."""
+        return self.c.post(self._get_url(), data, return_list=False)
+
+
+class NotificationContact(ResourceBase):
+    resource_name = "notification_contacts"
+
+
+class NotificationPreference(ResourceBase):
+    """Notification preferences, updated all at once."""
+
+    resource_name = "notification_preferences"
+
+    def update(self, data: Any) -> Any:  # type: ignore[override]
+        """Replace the preferences; returns the list of them."""
+        return self.c.put(self._get_url(), data, return_list=True)
+
+
+class LibDrive(ResourceBase):
+    resource_name = "libdrives"
+
+
+class Drive(ResourceBase):
+    """Drives, ``/drives/``."""
+
+    resource_name = "drives"
+
+    def clone(
+        self, uuid: str, data: Payload | None = None, avoid: str | Collection[str] | None = None
+    ) -> Any:
+        """Clone a drive; ``avoid`` lists drives or servers whose storage to keep away from."""
+        return self._action(uuid, "clone", data or {}, query_params=_avoid_params(avoid))
+
+    def resize(self, uuid: str, data: Payload | None = None) -> Any:
+        """Resize a drive to ``data['size']`` (it must not be mounted on a running server)."""
+        return self._action(uuid, "resize", data or {})
+
+    def create(  # type: ignore[override]
+        self, data: Any, avoid: str | Collection[str] | None = None
+    ) -> Any:
+        """Create one drive or several, away from the storage of the drives in ``avoid``."""
+        return super().create(data, query_params=_avoid_params(avoid))
+
+    def get_upload_chunk_link(
+        self, uuid: str, chunk_number: int, chunk_size: int = 5 * 1024**2
+    ) -> str:
+        """A link (valid for about 5 minutes, no auth needed) to upload chunk ``chunk_number``.
+
+        Chunks count from 0; the last one also holds the remainder of the file.
+        """
+        answer = self._action(
+            uuid, "upload_chunk", {"chunk_number": chunk_number, "chunk_size": chunk_size}
+        )
+        return str(answer["link"])
+
+    def upload_chunk(
+        self, link: str, image_path: str, chunk_number: int, chunk_size: int
+    ) -> requests.Response:
+        """POST the raw bytes of chunk ``chunk_number`` of ``image_path`` to ``link``.
+
+        :returns: the HTTP response (416 means the chunk was already uploaded).
+        """
+        offset, length = chunk_span(os.path.getsize(image_path), chunk_number, chunk_size)
+        with open(image_path, "rb") as image:
+            image.seek(offset)
+            chunk = image.read(length)
+        return self.c._send(
+            "POST",
+            link,
+            data=chunk,
+            headers={"Content-Type": "application/octet-stream", "Accept": "application/json"},
+            authenticate=False,
+        )
+
+
+def chunk_span(file_size: int, chunk_number: int, chunk_size: int) -> tuple[int, int]:
+    """``(offset, length)`` of chunk ``chunk_number`` (from 0); the last chunk takes the rest."""
+    if chunk_size < 1 or chunk_number < 0:
+        raise ValueError("chunk_size must be >= 1 and chunk_number >= 0")
+    chunks = max(file_size // chunk_size, 1)
+    if chunk_number >= chunks:
+        raise ValueError(
+            f"chunk {chunk_number} does not exist: a file of {file_size} bytes has {chunks} "
+            f"chunk(s) of {chunk_size} bytes (the last one holds the remainder)"
+        )
+    offset = chunk_number * chunk_size
+    length = file_size - offset if chunk_number == chunks - 1 else chunk_size
+    return offset, length
+
+
+class InitUpload(ResourceBase):
+    """Drives created empty, in status ``uploading``, to be filled chunk by chunk."""
+
+    resource_name = "initupload"
+
+    def create(  # type: ignore[override]
+        self,
+        data: Payload,
+        avoid: str | Collection[str] | None = None,
+        image_path: str | None = None,
+    ) -> Any:
+        """Create a drive for an upload; name and size default to those of ``image_path``."""
+        drive = dict(data)
+        if image_path is not None:
+            drive["name"] = drive.get("name") or os.path.basename(image_path)
+            drive["size"] = drive.get("size") or os.path.getsize(image_path)
+        return super().create(drive, query_params=_avoid_params(avoid))
+
+
+class Server(ResourceBase):
+    """Servers, ``/servers/``, with their power, console and clone actions."""
+
+    resource_name = "servers"
+
+    def start(self, uuid: str, allocation_method: str | None = None) -> Any:
+        """Start a stopped server (optionally with an ``allocation_method``, e.g. ``standard``)."""
+        data = {"allocation_method": str(allocation_method)} if allocation_method else {}
+        return self._action(uuid, "start", data)
+
+    def stop(self, uuid: str) -> Any:
+        """Power the server off at once."""
+        return self._action(uuid, "stop", {})
+
+    def restart(self, uuid: str) -> Any:
+        """Restart the server."""
+        return self._action(uuid, "restart", {})
+
+    def shutdown(self, uuid: str) -> Any:
+        """Ask the guest OS to shut down (ACPI)."""
+        return self._action(uuid, "shutdown", {})
+
+    def runtime(self, uuid: str) -> Any:
+        """The runtime information of a running server."""
+        return self.c.get(self._object_url(uuid) + "runtime/", return_list=False)
+
+    def open_vnc(self, uuid: str) -> Any:
+        """Open a VNC tunnel; the answer has ``vnc_url``."""
+        return self._action(uuid, "open_vnc", {})
+
+    def close_vnc(self, uuid: str) -> Any:
+        return self._action(uuid, "close_vnc", {})
+
+    def open_console(self, uuid: str) -> Any:
+        """Open a web console; the answer has ``console_url``."""
+        return self._action(uuid, "open_console", {})
+
+    def close_console(self, uuid: str) -> Any:
+        return self._action(uuid, "close_console", {})
+
+    def clone(
+        self, uuid: str, data: Payload | None = None, avoid: str | Collection[str] | None = None
+    ) -> Any:
+        """Clone a server with its disks (cdroms are attached, not cloned)."""
+        return self._action(uuid, "clone", data or {}, query_params=_avoid_params(avoid))
+
+    def delete(self, uuid: str, recurse: str | None = None) -> Any:  # type: ignore[override]
+        """Delete a server; ``recurse`` is ``all_drives``, ``disks`` or ``cdroms``."""
+        return super().delete(uuid, query_params={"recurse": recurse} if recurse else None)
+
+    def delete_with_all_drives(self, uuid: str) -> Any:
+        """Delete a server and every drive attached to it."""
+        return self.delete(uuid, recurse="all_drives")
+
+    def delete_with_disks(self, uuid: str) -> Any:
+        """Delete a server and its attached disks (not cdroms)."""
+        return self.delete(uuid, recurse="disks")
+
+    def delete_with_cdroms(self, uuid: str) -> Any:
+        """Delete a server and its attached cdroms."""
+        return self.delete(uuid, recurse="cdroms")
+
+
+class BServer(Server):
+    resource_name = "bservers"
+
+
+class ServersAvailabilityGroups(ResourceBase):
+    resource_name = "servers/availability_groups"
+
+
+class VLAN(ResourceBase):
+    resource_name = "vlans"
+
+
+class IP(ResourceBase):
+    resource_name = "ips"
+
+
+class FirewallPolicy(ResourceBase):
+    resource_name = "fwpolicies"
+
+
+class Subscriptions(ResourceBase):
+    resource_name = "subscriptions"
+
+    def extend(self, uuid: str, data: Payload | None = None) -> Any:
+        """Extend a subscription (``data`` may give ``end_time`` or ``period``)."""
+        return self._action(uuid, "extend", data or {})
+
+
+class SubscriptionCalculator(Subscriptions):
+    resource_name = "subscriptioncalculator"
+
+    def get_price(self, amount: Any, period: str, resource_type: str) -> Any:
+        """The price of subscribing ``amount`` of ``resource_type`` for ``period``."""
+        answer = self.create({"amount": amount, "period": period, "resource": resource_type})
+        return answer["price"]
+
+
+class Ledger(ResourceBase):
+    resource_name = "ledger"
+
+
+class Balance(ResourceBase):
+    resource_name = "balance"
+
+
+class Discount(ResourceBase):
+    resource_name = "discount"
+
+
+class Pricing(ResourceBase):
+    resource_name = "pricing"
+
+
+class AuditLog(ResourceBase):
+    resource_name = "logs"
+
+
+class Licenses(ResourceBase):
+    resource_name = "licenses"
+
+
+class Capabilites(ResourceBase):  # sic: pycloudsigma's spelling is part of the API
+    resource_name = "capabilities"
+
+
+class Accounts(ResourceBase):
+    resource_name = "accounts"
+
+    def authenticate_asynchronous(self) -> Any:
+        """Get an ``async_auth`` cookie (in ``self.c.resp.cookies``) for the websocket."""
+        return self._action(None, "authenticate_asynchronous", {})
+
+    def create(self, email: str, promo_code: str | None = None) -> Any:  # type: ignore[override]
+        """Sign up a new account; sent without credentials."""
+        return self.c._request(
+            "POST",
+            self._get_url() + "action/",
+            {"email": email, "promo": promo_code},
+            {"do": "create"},
+            authenticate=False,
+        )
+
+
+class CurrentUsage(ResourceBase):
+    resource_name = "currentusage"
+
+
+class Snapshot(ResourceBase):
+    resource_name = "snapshots"
+
+    def clone(
+        self, uuid: str, data: Payload | None = None, avoid: str | Collection[str] | None = None
+    ) -> Any:
+        """Create a drive from a snapshot."""
+        return self._action(uuid, "clone", data or {}, query_params=_avoid_params(avoid))
+
+
+class RemoteSnapshot(Snapshot):
+    resource_name = "remotesnapshots"
+
+
+class Tags(ResourceBase):
+    resource_name = "tags"
+
+    def list_resource(self, uuid: str, resource_name: str) -> builtins.list[Any]:
+        """The objects of type ``resource_name`` (``drives``, ``servers``, ...) tagged ``uuid``."""
+        return self.c.get(f"{self._object_url(uuid)}{resource_name}/", return_list=True)
+
+    def drives(self, uuid: str) -> builtins.list[Any]:
+        return self.list_resource(uuid, "drives")
+
+    def servers(self, uuid: str) -> builtins.list[Any]:
+        return self.list_resource(uuid, "servers")
+
+    def ips(self, uuid: str) -> builtins.list[Any]:
+        return self.list_resource(uuid, "ips")
+
+    def vlans(self, uuid: str) -> builtins.list[Any]:
+        return self.list_resource(uuid, "vlans")
+
+
+class Acls(ResourceBase):
+    resource_name = "acls"
+
+
+class Jobs(ResourceBase):
+    resource_name = "jobs"
+
+
+class BurstUsage(ResourceBase):
+    resource_name = "burstusage"
+
+
+class Locations(ResourceBase):
+    resource_name = "locations"
+
+
+class Vpc(ResourceBase):
+    resource_name = "vpc"
+
+
+class Nodes(ResourceBase):
+    resource_name = "nodes"
+
+
+class HostAvailabilityZones(ResourceBase):
+    resource_name = "hostavailabilityzones"
+
+
+class HostAllocationPools(ResourceBase):
+    resource_name = "hostallocationpools"
+
+
+class DriveUsers(ResourceBase):
+    resource_name = "driveusers"
+
+
+class VirtualRouters(ResourceBase):
+    """Virtual routers and their NAT, firewall and log actions."""
+
+    resource_name = "virtualrouters"
+
+    def enable_nat(self, virtual_router_uuid: str, data: Payload | None) -> Any:
+        return self._action(virtual_router_uuid, "enable_nat", data or {})
+
+    def disable_nat(self, virtual_router_uuid: str, data: Payload | None) -> Any:
+        return self._action(virtual_router_uuid, "disable_nat", data or {})
+
+    def enable_firewall(self, virtual_router_uuid: str, data: Payload | None) -> Any:
+        return self._action(virtual_router_uuid, "enable_firewall", data or {})
+
+    def disable_firewall(self, virtual_router_uuid: str, data: Payload | None) -> Any:
+        return self._action(virtual_router_uuid, "disable_firewall", data or {})
+
+    def enable_firewall_logging(self, virtual_router_uuid: str, data: Payload | None) -> Any:
+        return self._action(virtual_router_uuid, "enable_firewall_logging", data or {})
+
+    def disable_firewall_logging(self, virtual_router_uuid: str, data: Payload | None) -> Any:
+        return self._action(virtual_router_uuid, "disable_firewall_logging", data or {})
+
+    def get_log(
+        self, virtual_router_uuid: str, data: Payload | None, query_params: QueryParams | None
+    ) -> Any:
+        return self._action(virtual_router_uuid, "get_log", data or {}, query_params)
+
+
+class Lans(ResourceBase):
+    resource_name = "lans"
+
+    def configure_dhcp(self, virtual_router_uuid: str, data: Payload | None) -> Any:
+        return self._action(virtual_router_uuid, "configure_dhcp", data or {})
+
+
+class IpAliases(ResourceBase):
+    resource_name = "ipaliases"
+
+
+class Upstream(ResourceBase):
+    resource_name = "upstream"
+
+    def configure_vpn(self, virtual_router_uuid: str, data: Payload | None) -> Any:
+        return self._action(virtual_router_uuid, "configure_vpn", data or {})
+
+
+class PortForwards(ResourceBase):
+    resource_name = "portforwards"
+
+
+class AddressForwards(ResourceBase):
+    resource_name = "addressforwards"
+
+
+class VrFwPolicies(ResourceBase):
+    resource_name = "vrfwpolicies"
+
+    def enable(self, fw_policy_uuid: str, data: Payload | None) -> Any:
+        return self._action(fw_policy_uuid, "enable", data or {})
+
+    def disable(self, fw_policy_uuid: str, data: Payload | None) -> Any:
+        return self._action(fw_policy_uuid, "disable", data or {})
+
+
+class VrFwFilters(ResourceBase):
+    resource_name = "vrfwfilters"
+
+    def enable_logging(self, fw_filter_uuid: str, data: Payload | None) -> Any:
+        return self._action(fw_filter_uuid, "enable_logging", data or {})
+
+    def disable_logging(self, fw_filter_uuid: str, data: Payload | None) -> Any:
+        return self._action(fw_filter_uuid, "disable_logging", data or {})
+
+
+class Routes(ResourceBase):
+    resource_name = "routes"
+
+
+# --- events -----------------------------------------------------------------------------------
+
+MessageFilter = dict[str, Any]
+
+
+class Websocket:
+    """The API's event stream: waits for changes to objects.
+
+    It authenticates with the credentials of its own client (built from
+    ``client_kwargs``, or config) and connects to that client's ``ws_endpoint``.
+
+    :param timeout: default seconds to wait for events.
+    :param reconnect: reconnect once (with a fresh cookie) when the connection drops.
+    :param client_kwargs: arguments for the client, as for any resource.
+    """
+
+    def __init__(self, timeout: float = 10, *, reconnect: bool = False, **client_kwargs: Any):
+        self.timeout = timeout
+        self.reconnect = reconnect
+        self.accounts = Accounts(**client_kwargs)
+        self.ws = WebsocketClient(
+            self._authenticate(),
+            self.timeout,
+            ws_endpoint=self.accounts.c.ws_endpoint,
+            verify=self.accounts.c.verify,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.ws.ws_endpoint!r}, timeout={self.timeout!r})"
+
+    def _authenticate(self) -> str:
+        self.accounts.authenticate_asynchronous()
+        response = self.accounts.c.resp
+        cookie = response.cookies.get("async_auth") if response is not None else None
+        if not cookie:
+            raise errors.InvalidResponseError(
+                "accounts/action/?do=authenticate_asynchronous answered without an async_auth "
+                "cookie, so the websocket cannot be opened",
+                status_code=response.status_code if response is not None else None,
+            )
+        return str(cookie)
+
+    def close(self) -> None:
+        """Close the websocket and the client's connections."""
+        self.ws.close()
+        self.accounts.c.close()
+
+    def __enter__(self) -> Websocket:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def _recv(self, timeout: float, reconnected: list[bool]) -> Any:
+        try:
+            return self.ws.recv(timeout)
+        except WebsocketClosedError:
+            if not self.reconnect or reconnected[0]:
+                raise
+            LOG.warning("the websocket connection dropped; reconnecting")
+            reconnected[0] = True
+            self.ws.reconnect(self._authenticate())
+            return self.ws.recv(timeout)
+
+    def wait(
+        self, message_filter: MessageFilter | None = None, timeout: float | None = None
+    ) -> builtins.list[Any]:
+        """Read events until one matches ``message_filter``; returns every event read.
+
+        ``message_filter`` maps a frame key to a value or a list of values, e.g.
+        ``{"resource_type": "drives"}``; a frame matches when any key has any value.
+
+        :raises WebsocketTimeoutError: when no matching event arrived within ``timeout``.
+        """
+        wanted = _normalise_filter(message_filter)
+        deadline = _monotonic() + (self.timeout if timeout is None else timeout)
+        events: builtins.list[Any] = []
+        reconnected = [False]
+        while (remaining := deadline - _monotonic()) > 0:
+            try:
+                frame = self._recv(remaining, reconnected)
+            except WebsocketTimeoutError:
+                break
+            events.append(frame)
+            if self.filter_frame(wanted, frame):
+                return events
+        raise WebsocketTimeoutError(
+            f"no websocket event matching {message_filter!r} within "
+            f"{self.timeout if timeout is None else timeout} s ({len(events)} other events)"
+        )
+
+    def filter_frame(self, message_filter: MessageFilter | None, frame: Any) -> bool:
+        """Whether ``frame`` matches: any filter key with any of its values (no filter: all)."""
+        if not message_filter:
+            return True
+        if not isinstance(frame, dict):
+            return False
+        for key, values in _normalise_filter(message_filter).items():
+            if key in frame and frame[key] in values:
+                return True
+        return False
+
+    def _resource(self, cls: Any) -> Any:
+        if isinstance(cls, type) and issubclass(cls, ResourceBase):
+            return cls.from_client(self.accounts.c)
+        return cls()
+
+    def wait_obj_type(self, resource_type: str, cls: Any, timeout: float | None = None) -> Any:
+        """Wait for an event about any ``resource_type`` object, then GET that object."""
+        frame = self.wait({"resource_type": resource_type}, timeout=timeout)[-1]
+        return self._resource(cls).get_from_url(frame["resource_uri"])
+
+    def wait_obj_uri(self, resource_uri: str, cls: Any, timeout: float | None = None) -> Any:
+        """Wait for an event about ``resource_uri``, then GET that object."""
+        self.wait({"resource_uri": resource_uri}, timeout=timeout)
+        return self._resource(cls).get_from_url(resource_uri)
+
+    def wait_obj_wrapper(
+        self,
+        waiter: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        extra_filter: Callable[[Any], bool] = lambda x: True,
+    ) -> Any:
+        """Call ``waiter(*args, timeout=remaining, **kwargs)`` until ``extra_filter`` accepts it."""
+        total = self.timeout if timeout is None else timeout
+        deadline = _monotonic() + total
+        kwargs = dict(kwargs or {})
+        while (remaining := deadline - _monotonic()) > 0:
+            kwargs["timeout"] = remaining
+            result = waiter(*args, **kwargs)
+            if extra_filter(result):
+                return result
+        raise WebsocketTimeoutError(f"no accepted event within {total} s")
+
+    def wait_for_status(self, uri: str, resource: Any, status: str, timeout: float = 30) -> Any:
+        """Wait for events about ``uri`` until the object (GET after each) has ``status``."""
+        return self.wait_obj_wrapper(
+            self.wait_obj_uri,
+            (uri, resource),
+            timeout=timeout,
+            extra_filter=lambda obj: isinstance(obj, dict) and obj.get("status") == status,
+        )
+
+
+def _normalise_filter(message_filter: MessageFilter | None) -> dict[str, builtins.list[Any]]:
+    """A filter whose values are all lists (a lone string becomes a one-item list)."""
+    if not message_filter:
+        return {}
+    return {
+        key: [value]
+        if isinstance(value, (str, bytes)) or not isinstance(value, Collection)
+        else builtins.list(value)
+        for key, value in message_filter.items()
+    }

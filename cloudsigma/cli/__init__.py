@@ -1,0 +1,156 @@
+"""The ``cloudsigma`` command line: resources, server actions, uploads, events and the emulator.
+
+``main(argv)`` parses the command line, runs the command and returns the exit status:
+0 on success, 1 for an API or library error, 2 for a usage error, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+
+__all__ = ["main"]
+
+PROG = "cloudsigma"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``cloudsigma`` command with ``argv`` (default: ``sys.argv[1:]``).
+
+    :returns: the exit status.
+    """
+    from cloudsigma.cli.app import build_parser
+
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args, extra = parser.parse_known_args(arguments)
+        if args.command == "emulator":
+            return _run_emulator(extra)
+        if extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        if getattr(args, "config", None) and not os.path.isfile(args.config):
+            parser.error(f"--config {args.config}: no such file")
+    except SystemExit as exit_request:
+        return _exit_status(exit_request)
+    return _run(args)
+
+
+def _exit_status(exit_request: SystemExit) -> int:
+    code = exit_request.code
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 2
+
+
+def _run(args) -> int:
+    """Run a parsed command, turning library errors into a message and a status."""
+    from cloudsigma import errors
+    from cloudsigma.cli.resources import UsageError
+    from cloudsigma.cli.session import Session
+
+    _configure_logging(args.verbose)
+    session = Session(
+        api_endpoint=args.api_endpoint,
+        username=args.username,
+        http_timeout=args.http_timeout,
+        verbose=args.verbose,
+        json_output=args.json,
+    )
+    try:
+        with _config_file(args.config):
+            return args.handler(args, session)
+    except UsageError as exc:
+        _complain(f"{_command_name(args)}: {exc}")
+        return 2
+    except errors.ApiClientError as exc:
+        _complain_api_error(exc)
+        return 1
+    except (OSError, ValueError) as exc:
+        _complain(_describe_os_error(exc))
+        return 1
+    except KeyboardInterrupt:
+        _complain("interrupted")
+        return 130
+
+
+def _command_name(args) -> str:
+    return " ".join(part for part in (args.command, getattr(args, "verb", None)) if part)
+
+
+@contextlib.contextmanager
+def _config_file(path: str | None) -> Iterator[None]:
+    """Point the SDK's configuration at ``--config`` for the duration of the command."""
+    if not path:
+        yield
+        return
+    previous = os.environ.get("CLOUDSIGMA_CONFIG")
+    os.environ["CLOUDSIGMA_CONFIG"] = os.path.abspath(path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("CLOUDSIGMA_CONFIG", None)
+        else:
+            os.environ["CLOUDSIGMA_CONFIG"] = previous
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Warnings always reach stderr; ``-v`` adds the SDK's request log at DEBUG."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    package_logger = logging.getLogger("cloudsigma")
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    package_logger.propagate = False
+
+
+def _complain(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+def _complain_api_error(exc) -> None:
+    """The API's own messages (one per entry of its error list), then status and request id."""
+    messages = []
+    for entry in exc.errors:
+        text = str(entry.get("error_message") or entry.get("error_type") or "error")
+        point = entry.get("error_point")
+        messages.append(f"{point}: {text}" if point else text)
+    if not messages:
+        messages = [str(exc.message) if exc.message is not None else type(exc).__name__]
+    for message in messages:
+        _complain(message)
+    details = []
+    if exc.status_code is not None:
+        details.append(f"status {exc.status_code}")
+    if exc.request_id:
+        details.append(f"request id {exc.request_id}")
+    if details:
+        print(f"{PROG}: ({', '.join(details)})", file=sys.stderr)
+
+
+def _describe_os_error(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.filename and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
+
+
+def _run_emulator(argv: list[str]) -> int:
+    """Run the emulator's own command line (``cloudsigma-emulator``) with the remaining options."""
+    try:
+        from cloudsigma.emulator.__main__ import main as emulator_main
+    except ImportError as exc:
+        _complain(
+            f"the emulator cannot start ({exc}); install it: pip install 'cloudsigma[emulator]'"
+        )
+        return 1
+    try:
+        status = emulator_main(argv)
+    except SystemExit as exit_request:
+        return _exit_status(exit_request)
+    except KeyboardInterrupt:
+        return 130
+    return status if isinstance(status, int) else 0

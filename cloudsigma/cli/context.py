@@ -1,0 +1,50 @@
+"""``cloudsigma metadata``: read the server context from inside a VM, over its serial port."""
+
+from __future__ import annotations
+
+import argparse
+
+from cloudsigma.cli.session import Session
+
+__all__ = ["add_metadata_command"]
+
+
+def _read_metadata(args: argparse.Namespace, session: Session) -> int:
+    from cloudsigma import metadata
+
+    options = {"timeout": args.read_timeout} if args.read_timeout is not None else {}
+    value = metadata.GetServerMetadata(device=args.device, **options).get(args.path or None)
+    if session.json_output or isinstance(value, dict | list):
+        session.show(value)
+    else:
+        print("" if value is None else value)
+    return 0
+
+
+def add_metadata_command(commands: argparse._SubParsersAction, common, formatter) -> None:
+    """Add ``metadata [PATH] [--device DEVICE]``."""
+    parser = commands.add_parser(
+        "metadata",
+        help="read this VM's server context (inside a CloudSigma VM)",
+        description="Read the server context the way a VM does, over its second serial port. "
+        "PATH picks one value: keys and list indexes joined by '/'. Needs no credentials, "
+        "but read access to the port (root or the dialout group).",
+        parents=[common],
+        formatter_class=formatter,
+        epilog="examples:\n  cloudsigma metadata\n  cloudsigma metadata /meta/ssh_public_key\n"
+        "  cloudsigma metadata /nics/0/mac --device /dev/ttyS1",
+    )
+    parser.add_argument("path", nargs="?", metavar="PATH", help="e.g. name, /meta/ssh_public_key")
+    parser.add_argument(
+        "--device",
+        metavar="DEVICE",
+        help="serial device (default: CLOUDSIGMA_SERIAL_DEVICE, else /dev/ttyS1 or COM2)",
+    )
+    parser.add_argument(
+        "--timeout",
+        dest="read_timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait for the answer",
+    )
+    parser.set_defaults(handler=_read_metadata)

@@ -1,0 +1,101 @@
+"""Rendering of API objects: aligned tables and key/value records for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+__all__ = [
+    "Column",
+    "format_cell",
+    "human_size",
+    "print_json",
+    "print_record",
+    "print_table",
+    "ref_uuid",
+]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: its header and how to get its text from an object."""
+
+    header: str
+    key: str
+    render: Callable[[Any], str] | None = None
+
+    def cell(self, obj: dict[str, Any]) -> str:
+        value = obj.get(self.key)
+        if self.render is not None and value is not None:
+            return self.render(value)
+        return format_cell(value)
+
+
+def human_size(value: Any) -> str:
+    """Bytes as a short binary size (``10G``, ``512M``, ``1.5G``); other values unchanged."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return format_cell(value)
+    for unit, factor in (("T", 1024**4), ("G", 1024**3), ("M", 1024**2), ("K", 1024)):
+        if number >= factor:
+            scaled = number / factor
+            text = f"{scaled:.1f}".rstrip("0").rstrip(".")
+            return f"{text}{unit}"
+    return str(number)
+
+
+def ref_uuid(value: Any) -> str:
+    """The uuid of a reference (``{"uuid": ..., "resource_uri": ...}``) or of each in a list."""
+    if isinstance(value, dict):
+        return str(value.get("uuid", value.get("resource_uri", "")))
+    if isinstance(value, list):
+        return ",".join(ref_uuid(item) for item in value)
+    return format_cell(value)
+
+
+def format_cell(value: Any) -> str:
+    """Text for a table cell or record value: scalars as they are, structures as compact JSON."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return str(value)
+
+
+def print_json(value: Any, stream: TextIO | None = None) -> None:
+    """Print the value as indented JSON, keys in the order the API sent them."""
+    out = stream or sys.stdout
+    out.write(json.dumps(value, indent=2, ensure_ascii=False))
+    out.write("\n")
+
+
+def print_table(
+    objects: Iterable[dict[str, Any]], columns: Sequence[Column], stream: TextIO | None = None
+) -> None:
+    """Print objects as a table whose columns are as wide as their widest cell."""
+    out = stream or sys.stdout
+    rows = [[column.header for column in columns]]
+    rows += [[column.cell(obj) for column in columns] for obj in objects]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    for row in rows:
+        out.write(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+        out.write("\n")
+
+
+def print_record(obj: Any, stream: TextIO | None = None) -> None:
+    """Print one object as aligned ``key  value`` lines (a scalar prints as itself)."""
+    out = stream or sys.stdout
+    if not isinstance(obj, dict):
+        out.write(f"{format_cell(obj)}\n")
+        return
+    width = max((len(str(key)) for key in obj), default=0)
+    for key, value in obj.items():
+        out.write(f"{str(key).ljust(width)}  {format_cell(value)}\n")

@@ -1,0 +1,81 @@
+"""Progress of uploads and downloads: a tqdm bar when tqdm is installed, else a text line."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from types import TracebackType
+from typing import Any
+
+from cloudsigma.cli.output import human_size
+
+__all__ = ["Progress"]
+
+
+class Progress:
+    """A byte counter shown on stderr; callable as ``progress(done, total)`` from any thread.
+
+    Uses ``tqdm`` (the ``cli`` extra) when it can be imported, and otherwise rewrites a
+    plain ``label: 12M / 100M (12%)`` line.
+    """
+
+    def __init__(self, label: str, total: int | None = None) -> None:
+        self.label = label
+        self.total = total
+        self.done = 0
+        self._lock = threading.Lock()
+        self._bar: Any = None
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            tqdm = None
+        if tqdm is not None:
+            self._bar = tqdm(
+                total=total,
+                desc=label,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                file=sys.stderr,
+                dynamic_ncols=True,
+            )
+
+    def __call__(self, done: int, total: int | None = None) -> None:
+        """Record that ``done`` bytes of ``total`` are transferred."""
+        with self._lock:
+            if total is not None and total != self.total:
+                self.total = total
+                if self._bar is not None:
+                    self._bar.total = total
+            step, self.done = done - self.done, done
+            if self._bar is not None:
+                self._bar.update(step)
+            else:
+                self._write_line()
+
+    def _write_line(self) -> None:
+        shown = f"{self.label}: {human_size(self.done)}"
+        if self.total:
+            shown += f" / {human_size(self.total)} ({100 * self.done // self.total}%)"
+        end = "\r" if sys.stderr.isatty() else "\n"
+        sys.stderr.write(shown + end)
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        """End the display (the bar stays on screen)."""
+        with self._lock:
+            if self._bar is not None:
+                self._bar.close()
+            elif sys.stderr.isatty():
+                sys.stderr.write("\n")
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

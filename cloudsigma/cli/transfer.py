@@ -1,0 +1,98 @@
+"""``drives upload`` and ``drives download``: move raw images with a progress display."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cloudsigma.cli.progress import Progress
+from cloudsigma.cli.session import Session
+from cloudsigma.cli.values import size
+
+__all__ = ["add_transfer_commands"]
+
+
+def _upload(args: argparse.Namespace, session: Session) -> int:
+    from cloudsigma.resumable_upload import Upload
+
+    with Progress(f"upload {args.path}") as progress:
+        upload = Upload(
+            args.path,
+            drive_uuid=args.uuid,
+            chunk_size=args.chunk_size,
+            n_threads=args.threads,
+            drive_name=args.name,
+            drive_media=args.media,
+            progress_callback=progress,
+            progress_report_interval=0.2,
+            generic_client_kwargs=session.client_kwargs(),
+        )
+        try:
+            drive = upload.upload()
+        except KeyboardInterrupt:
+            if upload.drive_uuid:
+                resume = f"cloudsigma drives upload {args.path} --uuid {upload.drive_uuid}"
+                print(f"\nresume with: {resume}", file=sys.stderr)
+            raise
+        progress(upload.file_size, upload.file_size)
+    session.show(drive)
+    return 0
+
+
+def _download(args: argparse.Namespace, session: Session) -> int:
+    from cloudsigma.download import Download
+
+    with Progress(f"download {args.uuid}") as progress:
+        download = Download(
+            args.uuid,
+            args.path,
+            progress_callback=progress,
+            generic_client_kwargs=session.client_kwargs(),
+        )
+        result = download.download()
+    if session.json_output:
+        session.show(result)
+    else:
+        print(f"downloaded drive {args.uuid} to {args.path}")
+    return 0
+
+
+def add_transfer_commands(verbs: argparse._SubParsersAction, common, formatter) -> None:
+    """Add ``drives upload FILE`` and ``drives download UUID FILE``."""
+    upload = verbs.add_parser(
+        "upload",
+        help="upload a raw image into a new drive (or resume an upload)",
+        description="Upload a raw disk image in parallel chunks. An interrupted upload resumes "
+        "with --uuid: chunks the drive already has are skipped.",
+        parents=[common],
+        formatter_class=formatter,
+        epilog="examples:\n  cloudsigma drives upload disk.img --name my-image\n"
+        "  cloudsigma drives upload disk.img --uuid DRIVE_UUID   # resume",
+    )
+    upload.add_argument("path", metavar="FILE", help="raw image to upload")
+    upload.add_argument("--uuid", metavar="UUID", help="resume the upload into this drive")
+    upload.add_argument("--name", help="name of the new drive (default: Upload_<date>)")
+    upload.add_argument("--media", choices=("disk", "cdrom"), default="disk")
+    upload.add_argument(
+        "--chunk-size",
+        type=size,
+        default=5 * 1024**2,
+        metavar="SIZE",
+        help="bytes per chunk, e.g. 5M (default: 5M)",
+    )
+    upload.add_argument(
+        "--threads", type=int, default=4, metavar="N", help="chunks sent at once (default: 4)"
+    )
+    upload.set_defaults(handler=_upload)
+
+    download = verbs.add_parser(
+        "download",
+        help="download a drive into a file",
+        description="Download a drive's raw image into FILE.",
+        parents=[common],
+        formatter_class=formatter,
+        epilog="example:\n  cloudsigma drives download UUID disk.img",
+    )
+    download.add_argument("uuid", metavar="UUID")
+    download.add_argument("path", metavar="FILE", help="where to write the image")
+    download.set_defaults(handler=_download)

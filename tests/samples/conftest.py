@@ -1,0 +1,39 @@
+"""Fixtures for the sample tests: run a sample against the emulator."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+from sample_runner import sample_command
+
+
+@pytest.fixture
+def run_sample(cloudsigma_emulator):
+    """Run a sample to completion against the emulator (its config comes from the fixture)."""
+
+    def run(name: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            sample_command(name, *args),
+            env=dict(os.environ),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run
+
+
+@pytest.fixture
+def sdk(cloudsigma_emulator):
+    """Build SDK resources for the emulator's account; their connections close afterwards."""
+    made = []
+
+    def make(resource_class):
+        made.append(resource_class())
+        return made[-1]
+
+    yield make
+    for resource in made:
+        resource.c.close()

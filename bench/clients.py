@@ -1,0 +1,105 @@
+"""Client workloads, run in a fresh process by the harness, one contender per process.
+
+The same script runs in this project's virtual environment and in the one holding the
+published pycloudsigma 2.0.0: both install a package named ``cloudsigma``, so the
+``sdk`` client means whichever of the two the interpreter finds. The ``bare`` client
+is a plain ``requests.Session`` with basic auth, the floor any SDK adds to.
+Prints one JSON line with the timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from typing import Any
+
+from common import emit, pin_to_cpu
+
+
+def bare_session() -> tuple[Any, str]:
+    """A requests.Session set up as a careful script would: auth, CA, keep-alive."""
+    import requests
+
+    session = requests.Session()
+    session.auth = (os.environ["BENCH_USERNAME"], os.environ["BENCH_PASSWORD"])
+    session.verify = os.environ.get("BENCH_CA_BUNDLE") or True
+    session.headers["Content-Type"] = "application/json"
+    return session, os.environ["BENCH_API_ENDPOINT"].rstrip("/") + "/"
+
+
+def sdk_version() -> str:
+    import cloudsigma
+
+    return str(cloudsigma.__version__)
+
+
+def per_call(client: str, uuid: str, calls: int, fresh: bool) -> dict[str, Any]:
+    """``calls`` sequential GETs of one drive; returns the mean time per call."""
+    if client == "bare":
+        session, endpoint = bare_session()
+        url = f"{endpoint}drives/{uuid}/"
+
+        def get_drive() -> dict[str, Any]:
+            response = session.get(url)
+            response.raise_for_status()
+            return response.json()
+
+    else:
+        import cloudsigma.resource
+
+        drive = cloudsigma.resource.Drive()
+
+        def get_drive() -> dict[str, Any]:
+            source = cloudsigma.resource.Drive() if fresh else drive
+            return source.get(uuid)
+
+    started = time.perf_counter()
+    for _ in range(calls):
+        answer = get_drive()
+    elapsed = time.perf_counter() - started
+    if answer.get("uuid") != uuid:
+        raise SystemExit(f"GET returned {answer.get('uuid')!r} instead of drive {uuid}")
+    return {"ms_per_call": elapsed * 1000 / calls, "calls": calls}
+
+
+def listing(client: str, expect: int) -> dict[str, Any]:
+    """One listing of every drive with details (``limit=0``)."""
+    started = time.perf_counter()
+    if client == "bare":
+        session, endpoint = bare_session()
+        response = session.get(f"{endpoint}drives/detail/", params={"limit": 0})
+        response.raise_for_status()
+        drives = response.json()["objects"]
+    else:
+        import cloudsigma.resource
+
+        drives = cloudsigma.resource.Drive().list_detail()
+    elapsed = time.perf_counter() - started
+    if len(drives) != expect:
+        raise SystemExit(f"list_detail returned {len(drives)} drives, expected {expect}")
+    return {"ms": elapsed * 1000, "drives": len(drives)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workload", choices=["per-call", "listing"])
+    parser.add_argument("--client", choices=["sdk", "bare"], required=True)
+    parser.add_argument("--uuid", help="the drive to GET (per-call)")
+    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--fresh", action="store_true", help="a new Drive() for every call")
+    parser.add_argument("--expect", type=int, default=0, help="drives the listing must return")
+    parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
+    args = parser.parse_args()
+    pin_to_cpu(args.cpu)
+    if args.workload == "per-call":
+        result = per_call(args.client, args.uuid, args.calls, args.fresh)
+    else:
+        result = listing(args.client, args.expect)
+    if args.client == "sdk":
+        result["version"] = sdk_version()
+    emit(result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""`make bench`: measure this package beside pycloudsigma 2.0.0 and bare requests.
+
+Sets up the environments it needs (bench/.venvs/), starts and stops its own emulators on
+loopback, runs each benchmark's contenders alternately in separate processes, then prints
+one table and writes bench/results.json. A benchmark that cannot run is reported as
+"not run: <reason>"; the exit status is 0 whenever the suite itself ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import report  # noqa: E402
+import suite  # noqa: E402
+from common import BENCH_DIR, child_env  # noqa: E402
+from venvs import ensure_peer_venv, ours_python  # noqa: E402
+
+BENCHMARKS: dict[str, tuple[str, Callable[[suite.Context], list[suite.Benchmark]]]] = {
+    "per-call": ("1 per-call overhead", suite.per_call),
+    "listing": ("2 listing", suite.listing),
+    "import": ("3 import", suite.imports),
+    "context": ("4 server context", suite.context_read),
+    "images": ("5 images", suite.images),
+    "emulator": ("6 emulator", suite.emulator_throughput),
+}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_walkthrough_compare(timeout: float) -> tuple[str, str]:
+    """Run bench/walkthrough_compare.py; returns the table cell and the full output."""
+    argv = [sys.executable, os.path.join(BENCH_DIR, "walkthrough_compare.py")]
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, env=child_env(), cwd=BENCH_DIR
+        )
+    except subprocess.TimeoutExpired:
+        return "FAILED: did not finish in time", ""
+    output = done.stdout + done.stderr
+    if done.returncode == 0:
+        return "same results from both clients", output
+    if done.returncode == 3:
+        return "not run: " + (output.strip().splitlines() or ["?"])[-1], output
+    return "DIFFERENT results (see diff above)", output
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per benchmark (5)")
+    parser.add_argument("--calls", type=int, default=500, help="GETs per per-call round (500)")
+    parser.add_argument("--drives", type=int, default=10_000, help="drives to list (10000)")
+    parser.add_argument(
+        "--only", nargs="*", choices=[*BENCHMARKS, "walkthrough"], help="run only these"
+    )
+    parser.add_argument("--json", default=os.path.join(BENCH_DIR, "results.json"))
+    args = parser.parse_args(argv)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    selected = args.only or [*BENCHMARKS, "walkthrough"]
+
+    peer_python, peer_error = None, None
+    try:
+        peer_python = ensure_peer_venv(log)
+    except (RuntimeError, OSError) as exc:
+        peer_error = str(exc)
+        log(f"pycloudsigma environment unavailable: {peer_error}")
+    ctx = suite.Context(
+        ours_python=ours_python(),
+        peer_python=peer_python,
+        peer_error=peer_error,
+        rounds=args.rounds,
+        calls=args.calls,
+        drives=args.drives,
+        log=log,
+    )
+
+    benchmarks: list[suite.Benchmark] = []
+    not_run: list[tuple[str, str]] = []
+    for key, (title, function) in BENCHMARKS.items():
+        if key not in selected:
+            continue
+        log(f"== {title}")
+        began = time.monotonic()
+        try:
+            benchmarks.extend(function(ctx))
+        except suite.NotRun as exc:
+            not_run.append((title, str(exc)))
+        except Exception as exc:  # one broken benchmark must not hide the others
+            log(traceback.format_exc())
+            reason = str(exc).strip().splitlines()
+            not_run.append((title, f"{type(exc).__name__}: {reason[0] if reason else ''}"))
+        log(f"   ({time.monotonic() - began:.0f} s)")
+
+    checks: list[tuple[str, str]] = []
+    if "walkthrough" in selected:
+        log("== 7 walkthrough: this package vs pycloudsigma 2.0.0")
+        outcome, output = run_walkthrough_compare(timeout=600)
+        log(output.rstrip())
+        checks.append(("7 walkthrough compare", outcome))
+
+    settings = {"rounds": args.rounds, "calls": args.calls, "drives": args.drives}
+    document = report.results_document(benchmarks, not_run, checks, settings, started)
+    versions = {"cloudsigma (this)": _version(ctx.ours_python)}
+    if peer_python:
+        versions["pycloudsigma"] = _version(peer_python)
+    document["versions"] = versions
+    report.write_json(document, args.json)
+
+    info = document["machine"]
+    print()
+    print(
+        f"cloudsigma benchmarks, {document['date']} — {info['cores']} cores, {info['cpu_model']}, "
+        f"Python {info['python']}, {info['os']}; {args.rounds} rounds, median and min–max"
+    )
+    print(report.render(report.table_rows(benchmarks, not_run, checks)))
+    notes = [note for bench in benchmarks for note in bench.notes]
+    if notes:
+        print("\nNotes:\n" + "\n".join(f"- {note}" for note in notes))
+    print(f"\nvs baseline: median / baseline median. Written to {os.path.relpath(args.json)}")
+    return 0
+
+
+def _version(python: str) -> str:
+    done = subprocess.run(
+        [python, "-c", "import importlib.metadata as m; print(m.version('cloudsigma'))"],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        cwd=BENCH_DIR,
+    )
+    return done.stdout.strip() or "unknown"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

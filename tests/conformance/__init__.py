@@ -1,0 +1,1 @@
+"""Conformance suite: the recorded API exchanges replayed against the emulator."""

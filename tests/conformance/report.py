@@ -1,0 +1,70 @@
+"""Summary of the conformance replay: ``python -m tests.conformance.report [--json]``.
+
+Starts an emulator, replays every scenario, and prints how many of the corpus records are
+covered and agree, every disagreement, and the excluded and out-of-scope records with reasons.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .replay import load_records
+from .runner import ConformanceRun, started_emulator
+from .scenarios import EXCLUDED, out_of_scope
+
+
+def build_summary() -> dict:
+    records = load_records()
+    with started_emulator() as emulator:
+        outcomes = ConformanceRun(emulator, records).run_all()
+    main_corpus = [n for n, r in records.items() if r.source == "exchanges.jsonl"]
+    disagreements = {n: o.describe() for n, o in sorted(outcomes.items()) if not o.agrees}
+    tolerated = {n: o.tolerated for n, o in sorted(outcomes.items()) if o.tolerated}
+    return {
+        "corpus_records": len(main_corpus),
+        "historical_records": len(records) - len(main_corpus),
+        "covered": len(outcomes),
+        "covered_from_corpus": sum(1 for n in outcomes if n in main_corpus),
+        "agree": sum(1 for o in outcomes.values() if o.agrees),
+        "disagreements": disagreements,
+        "excluded": dict(sorted(EXCLUDED.items())),
+        "out_of_scope": dict(sorted(out_of_scope(records).items())),
+        "tolerated_newer_keys": tolerated,
+    }
+
+
+def print_summary(summary: dict) -> None:
+    print(
+        f"covered {summary['covered']} records "
+        f"({summary['covered_from_corpus']} of the {summary['corpus_records']} in exchanges.jsonl, "
+        f"{summary['covered'] - summary['covered_from_corpus']} historical); "
+        f"agree {summary['agree']}, disagree {len(summary['disagreements'])}"
+    )
+    print("\ndisagreements:")
+    for name, why in summary["disagreements"].items():
+        print(f"  {name}: {why}")
+    print(f"\nexcluded ({len(summary['excluded'])}):")
+    for name, why in summary["excluded"].items():
+        print(f"  {name}: {why}")
+    print(f"\nout of scope ({len(summary['out_of_scope'])}):")
+    for name, why in summary["out_of_scope"].items():
+        print(f"  {name}: {why}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    args = parser.parse_args(argv)
+    summary = build_summary()
+    if args.json:
+        json.dump(summary, sys.stdout, indent=2)
+        print()
+    else:
+        print_summary(summary)
+    return 0 if not summary["disagreements"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -98,12 +98,16 @@ def _config_file(path: str | None) -> Iterator[None]:
             os.environ["CLOUDSIGMA_CONFIG"] = previous
 
 
+_LOG_HANDLER = logging.StreamHandler()
+_LOG_HANDLER.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+
 def _configure_logging(verbose: bool) -> None:
     """Warnings always reach stderr; ``-v`` adds the SDK's request log at DEBUG."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    _LOG_HANDLER.setStream(sys.stderr)
     package_logger = logging.getLogger("cloudsigma")
-    package_logger.addHandler(handler)
+    if _LOG_HANDLER not in package_logger.handlers:
+        package_logger.addHandler(_LOG_HANDLER)
     package_logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
     package_logger.propagate = False
 

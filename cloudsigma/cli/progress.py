@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from types import TracebackType
 from typing import Any
 
 from cloudsigma.cli.output import human_size
 
 __all__ = ["Progress"]
+
+_TERMINAL_PAUSE = 0.1
+_LOG_PAUSE = 5.0
 
 
 class Progress:
@@ -25,6 +29,7 @@ class Progress:
         self.done = 0
         self._lock = threading.Lock()
         self._bar: Any = None
+        self._last_line = 0.0
         try:
             from tqdm import tqdm
         except ImportError:
@@ -54,11 +59,18 @@ class Progress:
                 self._write_line()
 
     def _write_line(self) -> None:
+        on_terminal = sys.stderr.isatty()
+        finished = bool(self.total) and self.done >= (self.total or 0)
+        # a terminal line is rewritten in place; in a log, one line every few seconds is enough
+        pause = _TERMINAL_PAUSE if on_terminal else _LOG_PAUSE
+        now = time.monotonic()
+        if not finished and now - self._last_line < pause:
+            return
+        self._last_line = now
         shown = f"{self.label}: {human_size(self.done)}"
         if self.total:
             shown += f" / {human_size(self.total)} ({100 * self.done // self.total}%)"
-        end = "\r" if sys.stderr.isatty() else "\n"
-        sys.stderr.write(shown + end)
+        sys.stderr.write(shown + ("\r" if on_terminal else "\n"))
         sys.stderr.flush()
 
     def close(self) -> None:

@@ -46,15 +46,36 @@ def _download(args: argparse.Namespace, session: Session) -> int:
         download = Download(
             args.uuid,
             args.path,
+            chunk_size=args.chunk_size,
+            n_threads=args.threads,
             progress_callback=progress,
+            progress_report_interval=0.2,
             generic_client_kwargs=session.client_kwargs(),
         )
-        result = download.download()
+        path = download.run()
+        progress(download.size, download.size)
     if session.json_output:
-        session.show(result)
+        session.show({"uuid": args.uuid, "path": path, "size": download.size})
     else:
-        print(f"downloaded drive {args.uuid} to {args.path}")
+        print(f"downloaded drive {args.uuid} to {path}")
     return 0
+
+
+def _add_parallel_options(parser: argparse.ArgumentParser, default_chunk: str, unit: str) -> None:
+    parser.add_argument(
+        "--chunk-size",
+        type=size,
+        default=size(default_chunk),
+        metavar="SIZE",
+        help=f"bytes per {unit}, e.g. 5M (default: {default_chunk})",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        metavar="N",
+        help=f"{unit}s in flight at once (default: 4)",
+    )
 
 
 def add_transfer_commands(verbs: argparse._SubParsersAction, common, formatter) -> None:
@@ -73,26 +94,19 @@ def add_transfer_commands(verbs: argparse._SubParsersAction, common, formatter) 
     upload.add_argument("--uuid", metavar="UUID", help="resume the upload into this drive")
     upload.add_argument("--name", help="name of the new drive (default: Upload_<date>)")
     upload.add_argument("--media", choices=("disk", "cdrom"), default="disk")
-    upload.add_argument(
-        "--chunk-size",
-        type=size,
-        default=5 * 1024**2,
-        metavar="SIZE",
-        help="bytes per chunk, e.g. 5M (default: 5M)",
-    )
-    upload.add_argument(
-        "--threads", type=int, default=4, metavar="N", help="chunks sent at once (default: 4)"
-    )
+    _add_parallel_options(upload, "5M", "chunk")
     upload.set_defaults(handler=_upload)
 
     download = verbs.add_parser(
         "download",
         help="download a drive into a file",
-        description="Download a drive's raw image into FILE.",
+        description="Download a drive's raw image into FILE, in parallel ranges. Run it again "
+        "after an interruption to fetch only what is missing (FILE.part holds the partial file).",
         parents=[common],
         formatter_class=formatter,
         epilog="example:\n  cloudsigma drives download UUID disk.img",
     )
     download.add_argument("uuid", metavar="UUID")
     download.add_argument("path", metavar="FILE", help="where to write the image")
+    _add_parallel_options(download, "8M", "range")
     download.set_defaults(handler=_download)

@@ -1,0 +1,93 @@
+"""The command line's value parsing and table rendering, without a server."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+
+import pytest
+
+from cloudsigma.cli import values
+from cloudsigma.cli.output import Column, human_size, print_record, print_table, ref_uuid
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1073741824", 1024**3),
+        ("10G", 10 * 1024**3),
+        ("512M", 512 * 1024**2),
+        ("512m", 512 * 1024**2),
+        ("1.5GiB", 3 * 1024**3 // 2),
+        ("2T", 2 * 1024**4),
+        ("64KB", 64 * 1024),
+    ],
+)
+def test_size_accepts_bytes_and_binary_units(text, expected):
+    assert values.size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "ten", "10X", "-1G", "0", "G"])
+def test_size_rejects_what_is_not_a_positive_size(text):
+    with pytest.raises(argparse.ArgumentTypeError, match="invalid size"):
+        values.size(text)
+
+
+def test_key_value_keeps_equals_signs_in_the_value_and_needs_a_key():
+    assert values.key_value("url=http://x/?a=b") == ("url", "http://x/?a=b")
+    assert values.key_value("empty=") == ("empty", "")
+    for bad in ("novalue", "=value"):
+        with pytest.raises(argparse.ArgumentTypeError, match="expected key=value"):
+            values.key_value(bad)
+
+
+def test_human_size_and_references_read_as_people_expect():
+    assert [human_size(n) for n in (512, 1024, 1536 * 1024**2, 10 * 1024**3)] == [
+        "512",
+        "1K",
+        "1.5G",
+        "10G",
+    ]
+    ref = {"uuid": "abc", "resource_uri": "/api/2.0/drives/abc/"}
+    assert ref_uuid(ref) == "abc"
+    assert ref_uuid([ref, {"uuid": "def"}]) == "abc,def"
+
+
+def test_table_aligns_columns_and_marks_missing_values():
+    out = io.StringIO()
+    columns = (Column("UUID", "uuid"), Column("NAME", "name"), Column("SIZE", "size", human_size))
+    print_table(
+        [{"uuid": "a1", "name": "long-name", "size": 1024**3}, {"uuid": "b2"}], columns, out
+    )
+    assert out.getvalue().splitlines() == [
+        "UUID  NAME       SIZE",
+        "a1    long-name  1G",
+        "b2    -          -",
+    ]
+
+
+def test_record_shows_nested_values_as_compact_json():
+    out = io.StringIO()
+    print_record({"uuid": "a1", "meta": {"k": "v"}, "ok": True}, out)
+    assert out.getvalue().splitlines() == ["uuid  a1", 'meta  {"k":"v"}', "ok    true"]
+
+
+def test_progress_falls_back_to_a_text_line_without_tqdm(monkeypatch, capsys):
+    from cloudsigma.cli.progress import Progress
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
+    with Progress("upload disk.img", total=2048) as progress:
+        progress(2048, 2048)
+    assert capsys.readouterr().err.splitlines() == ["upload disk.img: 2K / 2K (100%)"]
+
+
+def test_progress_uses_tqdm_when_installed(capsys):
+    from cloudsigma.cli.progress import Progress
+
+    with Progress("download d1", total=4096) as progress:
+        progress(1024)
+        progress(4096)
+    shown = capsys.readouterr().err
+    assert "download d1" in shown
+    assert "100%" in shown

@@ -4,8 +4,9 @@
 The ledger says what was charged for each resource (``cpu``, ``mem``, ``dssd``...) at each
 5-minute poll; ``/usage/`` says which server or drive used how much of it at that poll. Each
 charge is split between the objects in proportion to their use, drives count for the server
-they are attached to, and the shares are summed by server. Charges that no usage record
-explains (subscriptions, IPs, licences...) are shown on a separate line.
+they are attached to, and the shares are summed by server. Drives on no server and servers
+deleted since are summed as "(no current server)"; charges that no usage record explains
+(subscriptions, IPs, licences...) are shown on a separate line.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import cloudsigma
 #: Ledger reasons read like "Burst: 4.50 GB of dssd for 5 minutes at 2014-06-05 09:06".
 REASON_RESOURCE = re.compile(r"\bof (?P<resource>[\w.-]+) for\b")
 NOT_ATTRIBUTED = "(not attributed to a server)"
-UNATTACHED = "(drives on no server)"
+UNATTACHED = "(no current server)"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -123,7 +124,8 @@ def costs_by_server(costs: dict[str, Decimal], servers: list[dict]) -> dict[str,
 
 def print_table(totals: dict[str, Decimal], servers: list[dict], currency: str) -> None:
     names = {server["uuid"]: server["name"] for server in servers}
-    rows = sorted(totals.items(), key=lambda row: (row[0] in (UNATTACHED, NOT_ATTRIBUTED), -row[1]))
+    rank = {UNATTACHED: 1, NOT_ATTRIBUTED: 2}
+    rows = sorted(totals.items(), key=lambda row: (rank.get(row[0], 0), -row[1]))
     print(f"{'SERVER':36}  {'NAME':30}  {'COST ' + currency:>14}")
     for uuid, amount in rows:
         print(f"{uuid:36}  {names.get(uuid, '')[:30]:30}  {amount:>14.4f}")

@@ -53,6 +53,12 @@ def live_requested(config: pytest.Config) -> bool:
     return bool(config.getoption("--live")) or env in ("1", "true", "yes")
 
 
+@pytest.fixture(scope="session")
+def live(pytestconfig: pytest.Config) -> bool:
+    """Whether this run targets a real account (``--live``) rather than the emulator."""
+    return live_requested(pytestconfig)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if live_requested(config):
         _check_live_configuration()

@@ -1,0 +1,99 @@
+"""Fixtures of the integration suite: one set of tests, run against the emulator or an account.
+
+``api`` gives the SDK resources bound to the target (the ``cloudsigma_emulator`` fixture by
+default, the account in ``~/.cloudsigma.conf`` with ``--live``), ``tracker`` deletes what a
+test created even when the test fails, and ``wait_timeout`` scales every wait to the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from integration_support import GIB, Api, ResourceTracker, unique_name
+
+
+@pytest.fixture(scope="session")
+def wait_timeout(live: bool) -> float:
+    """Seconds to allow a single state change: short for the emulator, minutes for the cloud."""
+    return 600.0 if live else 20.0
+
+
+@pytest.fixture
+def api(request: pytest.FixtureRequest, live: bool) -> Iterator[Api]:
+    """The SDK resources of the account under test."""
+    if live:
+        clients = Api(live=True)
+    else:
+        clients = Api(live=False, emulator=request.getfixturevalue("cloudsigma_emulator"))
+    yield clients
+    clients.close()
+
+
+@pytest.fixture
+def live_config(live: bool) -> Callable[[str], str | None]:
+    """Look up an optional key of the live account's configuration (None offline)."""
+    from cloudsigma.conf import config
+
+    return lambda key: config.get(key) if live else None
+
+
+@pytest.fixture
+def second_api(api: Api, live_config: Callable[[str], str | None]) -> Iterator[Api]:
+    """A second account, to share objects with through ACLs."""
+    if api.live:
+        username, password = live_config("acl_username"), live_config("acl_password")
+        if not (username and password):
+            pytest.skip(
+                "ACL tests need a second account: add acl_username and acl_password to "
+                "~/.cloudsigma.conf (this account is not configured, so the test cannot run)"
+            )
+        from cloudsigma.conf import config
+
+        grantee = Api(config["api_endpoint"], username, password, live=True)
+    else:
+        email, password = f"{unique_name('grantee')}@example.com", "grantee-password-1"
+        api.emulator.create_account(email, password)
+        grantee = Api(api.emulator.api_endpoint, email, password, live=False)
+    yield grantee
+    grantee.close()
+
+
+@pytest.fixture
+def tracker(api: Api, wait_timeout: float) -> Iterator[ResourceTracker]:
+    """Deletes every server, drive, snapshot, tag and ACL a test registered, pass or fail."""
+    created = ResourceTracker(api, wait_timeout)
+    yield created
+    created.cleanup()
+    if created.problems:
+        pytest.fail("cleanup could not delete: " + "; ".join(created.problems), pytrace=False)
+
+
+@pytest.fixture
+def make_drive(api: Api, tracker: ResourceTracker, wait_timeout: float):
+    """Create a tracked drive (1 GiB disk unless told otherwise) and wait until it is ready."""
+
+    def make(label: str = "drive", **definition: Any) -> dict:
+        definition = {"name": unique_name(label), "size": GIB, "media": "disk", **definition}
+        drive = tracker.track("drives", api.drives.create(definition))
+        return api.drives.wait_for_status(drive["uuid"], "unmounted", timeout=wait_timeout)
+
+    return make
+
+
+@pytest.fixture
+def make_server(api: Api, tracker: ResourceTracker):
+    """Create a tracked, stopped server (1 GHz, 1 GiB) with the given extra definition."""
+
+    def make(label: str = "server", **definition: Any) -> dict:
+        definition = {
+            "name": unique_name(label),
+            "cpu": 1000,
+            "mem": GIB,
+            "vnc_password": "integration",
+            **definition,
+        }
+        return tracker.track("servers", api.servers.create(definition))
+
+    return make

@@ -1,0 +1,205 @@
+"""Ranged, resumable drive downloads against a fake API built on ``responses``."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from pathlib import Path
+
+import pytest
+import responses
+
+from cloudsigma.download import Download, DownloadError, RangeDownloadError, download_drive
+from cloudsigma.policies import Retry
+
+API = "http://api.test:8123/api/2.0/"
+DRIVE_UUID = "0b9d2f3e-5a1c-4d2b-8e7f-6a5b4c3d2e1f"
+CLIENT_KWARGS = {"api_endpoint": API, "username": "user@example.com", "password": "s3cret"}
+NO_WAIT = Retry(total=3, backoff_factor=0.0)
+
+
+@pytest.fixture(autouse=True)
+def _no_config_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLOUDSIGMA_CONFIG", str(tmp_path / "absent.conf"))
+    for key in ("API_ENDPOINT", "WS_ENDPOINT", "USERNAME", "PASSWORD"):
+        monkeypatch.delenv(f"CLOUDSIGMA_{key}", raising=False)
+
+
+def image_bytes(size: int) -> bytes:
+    pattern = bytes(range(256)) + b"\x00\xff'\r\n"
+    return (pattern * (size // len(pattern) + 1))[:size]
+
+
+class FakeDownloadApi:
+    """GET /drives/<uuid>/ and a download endpoint that honours Range (or not), with faults."""
+
+    def __init__(self, rsps: responses.RequestsMock, content: bytes, ranges: bool = True) -> None:
+        self.content, self.ranges = content, ranges
+        self.lock = threading.Lock()
+        self.requested: list[tuple[int, int] | None] = []
+        self.failures: dict[int, list[int]] = {}
+        self.drive = {"uuid": DRIVE_UUID, "size": len(content), "status": "unmounted"}
+        rsps.add_callback("GET", API + f"drives/{DRIVE_UUID}/", self.get_drive)
+        rsps.add_callback("GET", API + f"drives/{DRIVE_UUID}/download/", self.download)
+
+    def get_drive(self, request):
+        return 200, {"Content-Type": "application/json"}, json.dumps(self.drive)
+
+    def download(self, request):
+        assert request.headers["Authorization"].startswith("Basic ")
+        match = re.fullmatch(r"bytes=(\d+)-(\d+)", request.headers.get("Range", ""))
+        if not self.ranges or not match:
+            with self.lock:
+                self.requested.append(None)
+            return 200, {"Content-Type": "application/octet-stream"}, self.content
+        start, end = int(match.group(1)), int(match.group(2))
+        with self.lock:
+            self.requested.append((start, end))
+            failures = self.failures.get(start)
+            if failures:
+                return failures.pop(0), {}, "busy"
+        headers = {"Content-Range": f"bytes {start}-{end}/{len(self.content)}"}
+        return 206, headers, self.content[start : end + 1]
+
+    def starts(self) -> list[int]:
+        return sorted(span[0] for span in self.requested if span)
+
+
+def make_download(path: Path, **kwargs) -> Download:
+    download = Download(DRIVE_UUID, path, generic_client_kwargs=dict(CLIENT_KWARGS), **kwargs)
+    download.retry_policy = NO_WAIT
+    download.progress_report_interval = 0.01
+    return download
+
+
+@pytest.mark.parametrize("size", [700, 1000, 4000, 4321])
+@responses.activate
+def test_download_writes_a_byte_identical_file_from_parallel_ranges(tmp_path, size):
+    content = image_bytes(size)
+    api = FakeDownloadApi(responses.mock, content)
+    target = tmp_path / "drive.img"
+
+    assert make_download(target, chunk_size=1000, n_threads=3).run() == str(target)
+
+    assert target.read_bytes() == content
+    assert api.starts() == list(range(0, size, 1000))
+    assert not (tmp_path / "drive.img.part").exists()
+    assert not (tmp_path / "drive.img.part.json").exists()
+
+
+@responses.activate
+def test_a_server_without_ranges_is_read_in_one_stream(tmp_path):
+    content = image_bytes(3500)
+    api = FakeDownloadApi(responses.mock, content, ranges=False)
+    target = tmp_path / "drive.img"
+
+    make_download(target, chunk_size=1000, n_threads=4).run()
+
+    assert target.read_bytes() == content
+    assert api.requested == [None]
+
+
+@responses.activate
+def test_a_failed_range_is_fetched_again(tmp_path):
+    content = image_bytes(3000)
+    api = FakeDownloadApi(responses.mock, content)
+    api.failures = {1000: [503, 502]}
+    target = tmp_path / "drive.img"
+
+    make_download(target, chunk_size=1000, n_threads=2).run()
+
+    assert target.read_bytes() == content
+    assert api.starts().count(1000) == 3
+
+
+@responses.activate
+def test_an_interrupted_download_resumes_without_fetching_finished_ranges(tmp_path):
+    content = image_bytes(5000)
+    api = FakeDownloadApi(responses.mock, content)
+    api.failures = {3000: [503] * 10}
+    target = tmp_path / "drive.img"
+    first = make_download(target, chunk_size=1000, n_threads=1)
+    first.retry_policy = Retry(total=1, backoff_factor=0.0)
+
+    with pytest.raises(RangeDownloadError) as caught:
+        first.run()
+
+    assert caught.value.chunk_number == 3
+    assert "range 3 (bytes 3000-3999)" in str(caught.value)
+    assert not target.exists()
+    state = json.loads((tmp_path / "drive.img.part.json").read_text())
+    assert set(state["done"]) >= {0, 1, 2} and 3 not in state["done"]
+    done_before = set(state["done"])
+    api.failures.clear()
+    api.requested.clear()
+    seen: list[tuple[int, int]] = []
+
+    make_download(
+        target, chunk_size=1000, n_threads=2, progress_callback=lambda d, t: seen.append((d, t))
+    ).run()
+
+    assert target.read_bytes() == content
+    assert api.starts() == [n * 1000 for n in range(5) if n not in done_before]
+    assert seen[0][0] >= 3000 and seen[-1] == (5000, 5000)
+
+
+@responses.activate
+def test_a_partial_file_of_another_drive_is_not_trusted(tmp_path):
+    content = image_bytes(2000)
+    api = FakeDownloadApi(responses.mock, content)
+    target = tmp_path / "drive.img"
+    (tmp_path / "drive.img.part").write_bytes(b"\x01" * 2000)
+    state = {"uuid": "another", "size": 2000, "chunk_size": 1000, "done": [0, 1]}
+    (tmp_path / "drive.img.part.json").write_text(json.dumps(state))
+
+    make_download(target, chunk_size=1000).run()
+
+    assert target.read_bytes() == content
+    assert api.starts() == [0, 1000]
+
+
+@responses.activate
+def test_download_drive_reports_progress_up_to_the_size(tmp_path):
+    content = image_bytes(2500)
+    FakeDownloadApi(responses.mock, content)
+    seen: list[tuple[int, int]] = []
+
+    download_drive(
+        DRIVE_UUID,
+        tmp_path / "drive.img",
+        chunk_size=1000,
+        n_threads=2,
+        progress_callback=lambda done, total: seen.append((done, total)),
+        progress_report_interval=0.01,
+        **CLIENT_KWARGS,
+    )
+
+    assert seen[-1] == (2500, 2500)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+@responses.activate
+def test_a_drive_that_cannot_be_downloaded_is_refused(tmp_path):
+    api = FakeDownloadApi(responses.mock, image_bytes(100))
+    api.drive["runtime"] = {"is_downloadable": False}
+
+    with pytest.raises(DownloadError, match="cannot be downloaded"):
+        make_download(tmp_path / "drive.img").run()
+
+    assert api.requested == []
+
+
+@responses.activate
+def test_a_wrong_content_range_is_an_error(tmp_path):
+    FakeDownloadApi(responses.mock, image_bytes(2000))
+    responses.replace(
+        "GET",
+        API + f"drives/{DRIVE_UUID}/download/",
+        body=b"x" * 1000,
+        status=206,
+        headers={"Content-Range": "bytes 1000-1999/2000"},
+    )
+
+    with pytest.raises(DownloadError, match="asked drive .* for bytes 0-999"):
+        make_download(tmp_path / "drive.img", chunk_size=1000).run()

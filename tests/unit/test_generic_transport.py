@@ -1,0 +1,161 @@
+"""Timeouts and connection pooling, against servers the tests start on 127.0.0.1."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import responses
+from unit_support import API, PASSWORD, USERNAME
+
+from cloudsigma import errors
+from cloudsigma.generic import GenericClient, Retry, Timeout
+
+TINY = Timeout(connect=2.0, read=0.05)
+
+
+class SilentServer:
+    """Accepts TCP connections and never answers; counts them."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted.append(connection)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/2.0/"
+
+    def close(self) -> None:
+        self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        self.listener.close()
+        self._thread.join(timeout=5)
+        for connection in self.accepted:
+            connection.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+def test_no_answer_raises_request_timeout_error(silent_server: SilentServer) -> None:
+    client = GenericClient(silent_server.endpoint, USERNAME, PASSWORD, timeout=TINY, retry=0)
+    with pytest.raises(errors.RequestTimeoutError) as caught:
+        client.get("/drives/")
+    message = str(caught.value)
+    assert f"GET {silent_server.endpoint}drives/" in message
+    assert "no answer within 0.05 s" in message and "read_timeout" in message
+    assert isinstance(caught.value, errors.TransportError)
+    assert isinstance(caught.value, TimeoutError)
+    assert isinstance(caught.value.__cause__, requests.RequestException)
+
+
+def test_get_read_timeout_is_retried_on_new_connections(
+    silent_server: SilentServer, sleeps: list[float]
+) -> None:
+    retry = Retry(total=2, jitter=False)
+    client = GenericClient(silent_server.endpoint, USERNAME, PASSWORD, timeout=TINY, retry=retry)
+    with pytest.raises(errors.RequestTimeoutError):
+        client.get("/drives/")
+    assert len(sleeps) == 2
+    assert len(silent_server.accepted) == 3
+
+
+def test_post_read_timeout_is_not_repeated(
+    silent_server: SilentServer, sleeps: list[float]
+) -> None:
+    client = GenericClient(silent_server.endpoint, USERNAME, PASSWORD, timeout=TINY, retry=3)
+    with pytest.raises(errors.RequestTimeoutError, match="check before sending it again"):
+        client.post("/drives/", {"objects": [{"name": "x"}]})
+    assert sleeps == []
+    assert len(silent_server.accepted) == 1
+
+
+@responses.activate
+def test_connect_timeout_is_a_request_timeout_error_naming_the_setting() -> None:
+    client = GenericClient(API, USERNAME, PASSWORD, timeout=Timeout(connect=3, read=9), retry=0)
+    responses.get(API + "drives/", body=requests.ConnectTimeout("connect timed out"))
+    with pytest.raises(errors.RequestTimeoutError, match="no connection within 3 s"):
+        client.get("/drives/")
+
+
+@pytest.mark.parametrize(
+    ("timeout", "expected"),
+    [
+        (None, Timeout(10.0, 60.0)),
+        (5, Timeout(5, 5)),
+        ((1, 2), Timeout(1, 2)),
+        (Timeout(3, 4), Timeout(3, 4)),
+    ],
+)
+def test_timeout_argument_forms(timeout: Any, expected: Timeout) -> None:
+    assert GenericClient(API, USERNAME, PASSWORD, timeout=timeout).timeout == expected
+
+
+@pytest.mark.parametrize("value", [0, -1, "10", True])
+def test_invalid_timeout_is_rejected(value: Any) -> None:
+    with pytest.raises(ValueError, match="positive number of seconds"):
+        Timeout(connect=value)
+
+
+class CountingHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server naming
+        body = b'{"objects": [{"uuid": "a"}]}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+class CountingServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), CountingHandler)
+        self.connections = 0
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        request = super().get_request()
+        self.connections += 1
+        return request
+
+
+def test_one_client_reuses_one_connection_for_many_calls() -> None:
+    server = CountingServer()
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}/api/2.0/"
+        with GenericClient(endpoint, USERNAME, PASSWORD) as client:
+            results = [client.get("/drives/") for _ in range(20)]
+        assert results == [{"uuid": "a"}] * 20
+        assert server.connections == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

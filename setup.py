@@ -26,7 +26,7 @@ setup(
         "simplejson>=3.17",
     ],
     extras_require={
-        "emulator": ["aiohttp>=3.9"],
+        "emulator": ["aiohttp>=3.9", "trustme>=1.1"],
         "cli": ["tqdm>=4.60"],
         "test": [
             "aiohttp>=3.9",

@@ -1,0 +1,102 @@
+"""``cloudsigma-emulator`` / ``python -m cloudsigma.emulator``: run the emulator until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from .server import DEFAULT_PASSWORD, DEFAULT_USERNAME, Emulator
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="cloudsigma-emulator",
+        description="Run a local emulator of the CloudSigma API 2.0 until SIGINT or SIGTERM.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=0, help="port (0 picks a free one)")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS/WSS with a self-signed certificate (CA written next to the config file)",
+    )
+    parser.add_argument("--username", default=DEFAULT_USERNAME, help="default account e-mail")
+    parser.add_argument("--password", default=DEFAULT_PASSWORD, help="default account password")
+    parser.add_argument(
+        "--transition-delay",
+        type=float,
+        default=0.1,
+        metavar="SECONDS",
+        help="seconds each status change takes (default 0.1)",
+    )
+    parser.add_argument(
+        "--write-config",
+        metavar="PATH",
+        help="write api_endpoint, ws_endpoint, username, password to PATH (mode 600)",
+    )
+    parser.add_argument(
+        "--serial-context",
+        metavar="SERVER",
+        action="append",
+        default=[],
+        help="serve the context of this server (uuid or name) on a pty and print "
+        "its path; may be repeated",
+    )
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+    if args.transition_delay < 0:
+        parser.error("--transition-delay must be >= 0")
+    if not 0 <= args.port <= 65535:
+        parser.error("--port must be between 0 and 65535")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the emulator, print its configuration lines and wait for SIGINT/SIGTERM."""
+    args = parse_args(argv)
+    if args.access_log:
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+    config_path = os.path.abspath(args.write_config) if args.write_config else None
+    emulator = Emulator(
+        args.host,
+        args.port,
+        args.tls,
+        args.username,
+        args.password,
+        args.transition_delay,
+        config_path=config_path,
+        access_log=args.access_log,
+    )
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        emulator.start()
+    except RuntimeError as error:
+        print(f"cloudsigma-emulator: {error}", file=sys.stderr)
+        return 1
+    try:
+        for line in emulator.config_lines():
+            print(line)
+        if config_path:
+            print(f"# config written to {config_path}")
+        for server in args.serial_context:
+            print(f"serial_context {server} = {emulator.serial_device(server)}")
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            pass
+    finally:
+        emulator.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,375 @@
+"""Subscriptions, the calculator and the account's billing views (guide 4.11)."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from decimal import Decimal
+from typing import Any
+
+from . import fields
+from .backend import Account, Collection, iso, new_uuid, now
+from .errors import validation
+
+SUBSCRIBABLE = (
+    "dssd",
+    "hdd",
+    "ssd",
+    "cpu",
+    "mem",
+    "tx",
+    "ip",
+    "vlan",
+    "zadara",
+    "nvme",
+    "vpc",
+    "virtual_private_cloud",
+    "backup",
+    "sms",
+)
+#: Minimum subscription periods per resource (the vpc one is seen in the acceptance tests).
+MIN_PERIOD_DAYS = {"vpc": 30, "virtual_private_cloud": 30}
+UNIT_PRICE = Decimal("0.01")
+
+
+def parse_period(text: str) -> datetime.timedelta:
+    """``"1 month"``, ``"30 days"``, ``"2 years"`` ... as a timedelta (months are 30 days).
+
+    :raises ApiError: 400 validation for text it cannot read.
+    """
+    match = re.fullmatch(r"\s*(\d+)\s*(hour|day|week|month|year)s?\s*", str(text))
+    if not match:
+        raise validation(f"period must look like '1 month' or '30 days', got {text!r}", "period")
+    amount, unit = int(match.group(1)), match.group(2)
+    days = {"hour": 1 / 24, "day": 1, "week": 7, "month": 30, "year": 365}[unit] * amount
+    return datetime.timedelta(days=days)
+
+
+def parse_time(values: dict, key: str) -> datetime.datetime | None:
+    raw = values.get(key)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        raise validation(f"{key} must be an ISO date and time, got {raw!r}", key)
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+
+def next_noon(moment: datetime.datetime) -> datetime.datetime:
+    noon = moment.replace(hour=12, minute=0, second=0, microsecond=0)
+    return noon if noon >= moment else noon + datetime.timedelta(days=1)
+
+
+def timespan(values: dict) -> tuple[datetime.datetime, datetime.datetime]:
+    """Start and end of a subscription from two of start_time/end_time/period, or one of the
+    last two (subscriptions.rst)."""
+    given = {k for k in ("start_time", "end_time", "period") if values.get(k) is not None}
+    if given in (set(), {"start_time"}, {"start_time", "end_time", "period"}):
+        raise validation(
+            "give two of start_time, end_time and period, or period or end_time alone", "period"
+        )
+    start = parse_time(values, "start_time") or now()
+    if start > now():
+        start = next_noon(start) - datetime.timedelta(days=1)
+    end = parse_time(values, "end_time")
+    if end is None:
+        end = start + parse_period(values["period"])
+    elif "period" in given and "start_time" not in given:
+        start = end - parse_period(values["period"])
+    if end <= start:
+        raise validation("end_time must be after start_time", "end_time")
+    return start, next_noon(end)
+
+
+class Subscriptions(Collection):
+    """``/subscriptions/``: purchases; ``ip``/``vlan`` ones bring their IPs and VLANs."""
+
+    name = "subscriptions"
+    methods = frozenset({"list", "get", "create"})
+    actions = {"extend": "extend", "auto_renew": "auto_renew"}
+    audit_category = "Subscriptions"
+
+    def seed_account(self, account: Account) -> None:
+        """Give a new account the starter subscriptions of the dumps (one IP, one VLAN)."""
+        for resource, amount in (
+            ("cpu", "10000"),
+            ("mem", "17179869184"),
+            ("dssd", "32212254720"),
+            ("ip", "1"),
+            ("vlan", "1"),
+        ):
+            values = self.prepare(
+                account, {"resource": resource, "amount": amount, "period": "1 year"}, {}
+            )
+            self.commit(account, values)
+
+    def priced(self, values: dict) -> dict:
+        """A subscription dict (not stored) from a create body."""
+        resource = fields.text(values, "resource")
+        if resource not in SUBSCRIBABLE and not resource.startswith("msft_"):
+            raise validation(f"unknown resource {resource!r}", "resource")
+        amount = fields.integer(values, "amount", 1, minimum=1)
+        start, end = timespan(values)
+        if end - start < datetime.timedelta(days=MIN_PERIOD_DAYS.get(resource, 0)):
+            raise validation(
+                f"a {resource} subscription needs at least {MIN_PERIOD_DAYS[resource]} days",
+                "period",
+            )
+        price = (UNIT_PRICE * Decimal(max(1, (end - start).days))).quantize(Decimal("0.0001"))
+        identifier = str(self.backend.next_id())
+        return {
+            "amount": str(amount),
+            "auto_renew": fields.boolean(values, "auto_renew", True),
+            "descendants": [],
+            "discount_amount": None,
+            "discount_percent": None,
+            "discounts": None,
+            "end_time": iso(end),
+            "free_tier": False,
+            "id": identifier,
+            "period": str(end - start),
+            "price": str(price),
+            "remaining": str(amount),
+            "resource": "dssd" if resource == "hdd" else resource,
+            "resource_uri": f"/api/2.0/subscriptions/{identifier}/",
+            "start_time": iso(start),
+            "status": "active",
+            "subscribed_object": None,
+            "uuid": new_uuid(),
+            "was_billed": False,
+        }
+
+    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+        subscription = self.priced(values)
+        cost = Decimal(subscription["price"])
+        if cost > Decimal(account.balance["balance"]):
+            from .errors import payment
+
+            raise payment(
+                f"subscription costs {cost} but the balance is "
+                f"{account.balance['balance']}; top up the account"
+            )
+        return subscription
+
+    def create_many(self, account: Account, items: list, query: dict) -> list[dict]:
+        if len(items) > 500:
+            raise validation("at most 500 subscriptions per request", "objects")
+        expanded = []
+        for item in items:
+            if isinstance(item, dict) and item.get("resource") in ("ip", "vlan"):
+                count = fields.integer(item, "amount", 1, minimum=1)
+                expanded.extend(dict(item, amount=1) for _ in range(count))
+            else:
+                expanded.append(item)
+        return super().create_many(account, expanded, query)
+
+    def commit(self, account: Account, values: dict) -> dict:
+        self.store(account)[values["id"]] = values
+        self.backend.register(self.name, values["id"], account)
+        if values["resource"] in ("ip", "vlan"):
+            values["subscribed_object"] = self.add_network(account, values)
+        self.charge(account, Decimal(values["price"]))
+        self.backend.emit(account, self.name, values)
+        return values
+
+    def add_network(self, account: Account, subscription: dict) -> str:
+        number = int(subscription["id"])
+        if subscription["resource"] == "ip":
+            address = f"31.{171 + number // 65536 % 50}.{number // 256 % 256}.{number % 256}"
+            return self.backend.collections["ips"].add(account, address, number)["uuid"]
+        return self.backend.collections["vlans"].add(account, new_uuid(), number)["uuid"]
+
+    def charge(self, account: Account, amount: Decimal) -> None:
+        if not amount:
+            return
+        balance = Decimal(account.balance["balance"]) - amount
+        account.balance["balance"] = str(balance)
+        self.backend.emit(account, "balance", account.balance)
+
+    def envelope(self, account: Account, objects: list[dict]) -> dict:
+        return {"price": str(sum((Decimal(s["price"]) for s in objects), Decimal(0)))}
+
+    def create_answer(self, created: list[dict]) -> dict:
+        price = sum((Decimal(s["price"]) for s in created), Decimal(0))
+        return {"objects": created, "price": str(price)}
+
+    def extend(self, account: Account, uuid: str, body: dict, query: dict):
+        subscription = self.find(account, uuid, "EDIT")
+        period = body.get("period") or subscription["period"].split(",")[0]
+        values = {
+            "resource": subscription["resource"],
+            "amount": subscription["amount"],
+            "start_time": subscription["end_time"],
+        }
+        if body.get("end_time"):
+            values["end_time"] = body["end_time"]
+        else:
+            values["period"] = period if re.match(r"^\d+ \w+$", str(period)) else "1 month"
+        extension = self.prepare(account, values, {})
+        self.commit(account, extension)
+        subscription["descendants"].append(extension["id"])
+        return 200, extension
+
+    def auto_renew(self, account: Account, uuid: str, body: dict, query: dict):
+        subscription = self.find(account, uuid, "EDIT")
+        wanted = body.get("auto_renew") if isinstance(body, dict) else None
+        subscription["auto_renew"] = (
+            not subscription["auto_renew"] if wanted is None else fields.boolean(body, "auto_renew")
+        )
+        self.backend.emit(account, self.name, subscription)
+        return 200, subscription
+
+    def listing(self, account: Account, query: dict) -> list[dict]:
+        wanted = query.get("status", "all")
+        objects = list(self.store(account).values())
+        if wanted in ("all", ""):
+            return objects
+        if wanted == "notexpired":
+            return [s for s in objects if s["status"] != "expired"]
+        return [s for s in objects if s["status"] == wanted]
+
+
+class SubscriptionCalculator(Subscriptions):
+    """``/subscriptioncalculator/``: prices a subscription without buying it."""
+
+    name = "subscriptioncalculator"
+    methods = frozenset({"create"})
+    create_status = 200
+
+    def create_many(self, account: Account, items: list, query: dict) -> list[dict]:
+        return [self.priced(item) for item in items]
+
+    def extend(self, account: Account, uuid: str, body: dict, query: dict):
+        subscription = self.backend.collections["subscriptions"].find(account, uuid)
+        values = {
+            "resource": subscription["resource"],
+            "amount": subscription["amount"],
+            "start_time": subscription["end_time"],
+            "period": body.get("period") or "1 month",
+        }
+        return 200, self.priced(values)
+
+
+class Groupedsubscriptions(Collection):
+    """``/groupedsubscriptions/``: subscription chains with their ``descendants``."""
+
+    name = "groupedsubscriptions"
+    methods = frozenset({"list", "get"})
+
+    def store(self, account: Account) -> dict[str, dict]:
+        return account.objects["subscriptions"]
+
+
+class Seeded(Collection):
+    """A read-only list taken from the shipped seed data (pricing, discount, licenses...)."""
+
+    methods = frozenset({"list", "get"})
+    seed_key = ""
+    key = "id"
+
+    def store(self, account: Account) -> dict[str, dict]:
+        items = self.backend.seed[self.seed_key]
+        if isinstance(items, dict):
+            items = items["objects"]
+        return {str(item.get(self.key, index)): item for index, item in enumerate(items)}
+
+
+class Pricing(Seeded):
+    name = "pricing"
+    seed_key = "pricing"
+    default_limit = 0
+
+    def envelope(self, account: Account, objects: list[dict]) -> dict:
+        return {
+            "current": self.backend.seed["pricing"]["current"],
+            "next": self.backend.seed["pricing"]["next"],
+        }
+
+
+class Discount(Seeded):
+    name = "discount"
+    seed_key = "discount"
+    key = "period"
+    default_limit = 0
+
+
+class Licenses(Seeded):
+    name = "licenses"
+    seed_key = "licenses"
+    key = "name"
+
+
+class Ledger(Collection):
+    """``/ledger/``: the account's debits and credits, newest first."""
+
+    name = "ledger"
+    methods = frozenset({"list", "get"})
+
+    def listing(self, account: Account, query: dict) -> list[dict]:
+        return list(reversed(self.store(account).values()))
+
+
+class Logs(Collection):
+    """``/logs/``: the audit log, newest first."""
+
+    name = "logs"
+    methods = frozenset({"list"})
+
+    def listing(self, account: Account, query: dict) -> list[dict]:
+        return account.logs[::-1]
+
+
+class Usage(Collection):
+    """``/usage/``, ``/burstusage/``, ``/dailyburstusage/``: no usage is billed locally."""
+
+    methods = frozenset({"list"})
+
+    def listing(self, account: Account, query: dict) -> list[dict]:
+        return []
+
+
+def current_usage(backend: Any, account: Account) -> dict:
+    """``/currentusage/``: what running servers, drives and subscriptions use now."""
+    usage: dict[str, dict[str, int]] = {}
+
+    def add(key: str, using: int = 0, subscribed: int = 0) -> None:
+        entry = usage.setdefault(key, {"burst": 0, "subscribed": 0, "using": 0})
+        entry["using"] += using
+        entry["subscribed"] += subscribed
+
+    for key in (
+        "cpu",
+        "mem",
+        "dssd",
+        "ip",
+        "vlan",
+        "tx",
+        "intel_cpu",
+        "intel_mem",
+        "amd_cpu",
+        "amd_mem",
+        "ssd",
+        "zadara",
+        "nvme",
+        "sms",
+    ):
+        add(key)
+    for lic in backend.seed["licenses"]:
+        add(lic["name"])
+    for server in account.objects["servers"].values():
+        if server["status"] in ("running", "stopping"):
+            for total in ("", f"{server['cpu_type']}_"):
+                add(f"{total}cpu", server["cpu"])
+                add(f"{total}mem", server["mem"])
+    for drive in account.objects["drives"].values():
+        add(drive["storage_type"], drive["size"])
+    add("ip", using=sum(1 for ip in account.objects["ips"].values() if ip["server"]))
+    add("vlan", using=sum(1 for vlan in account.objects["vlans"].values() if vlan["servers"]))
+    for subscription in account.objects["subscriptions"].values():
+        if subscription["status"] == "active":
+            add(subscription["resource"], subscribed=int(subscription["amount"]))
+    for entry in usage.values():
+        entry["burst"] = max(0, entry["using"] - entry["subscribed"])
+    balance = {"balance": account.balance["balance"], "currency": account.balance["currency"]}
+    return {"balance": balance, "usage": usage}

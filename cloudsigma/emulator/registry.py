@@ -1,0 +1,106 @@
+"""The table of collections the emulated API serves."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .account import (
+    Balance,
+    BServers,
+    Capabilities,
+    CurrentUsage,
+    GlobalContext,
+    Locations,
+    NotificationContacts,
+    NotificationPreferences,
+    Profile,
+    VirtualRouters,
+    generic,
+    router_part,
+)
+from .billing import (
+    Discount,
+    Groupedsubscriptions,
+    Ledger,
+    Licenses,
+    Logs,
+    Pricing,
+    SubscriptionCalculator,
+    Subscriptions,
+    Usage,
+)
+from .drives import Drives, DriveUsers, InitUpload, Jobs, LibDrives
+from .network import Acls, FirewallPolicies, Ips, Keypairs, Pubkeys, Tags, Vlans
+from .servers import Servers
+from .snapshots import RemoteSnapshots, Snapshots
+
+if TYPE_CHECKING:
+    from .backend import Backend, Collection
+
+COLLECTIONS = (
+    Drives,
+    LibDrives,
+    InitUpload,
+    Jobs,
+    DriveUsers,
+    Servers,
+    Snapshots,
+    RemoteSnapshots,
+    Tags,
+    Acls,
+    Keypairs,
+    Pubkeys,
+    FirewallPolicies,
+    Ips,
+    Vlans,
+    Subscriptions,
+    SubscriptionCalculator,
+    Groupedsubscriptions,
+    Pricing,
+    Discount,
+    Licenses,
+    Ledger,
+    Logs,
+    Profile,
+    Balance,
+    Capabilities,
+    CurrentUsage,
+    GlobalContext,
+    Locations,
+    NotificationContacts,
+    NotificationPreferences,
+    VirtualRouters,
+    BServers,
+    type("UsageList", (Usage,), {"name": "usage"}),
+    type("BurstUsage", (Usage,), {"name": "burstusage"}),
+    type("DailyBurstUsage", (Usage,), {"name": "dailyburstusage"}),
+    generic(
+        "backupschedulers",
+        defaults={"name": "", "meta": {}, "type": "snapshot"},
+        required=("type",),
+    ),
+    generic("hostallocationpools"),
+    generic("hostavailabilityzones"),
+    generic("nodes"),
+    generic("vpc"),
+    generic("vmware_servers"),
+    *(
+        router_part(name)
+        for name in (
+            "lans",
+            "upstream",
+            "ipaliases",
+            "routes",
+            "portforwards",
+            "addressforwards",
+            "vrfwpolicies",
+            "vrfwfilters",
+            "tunnels",
+        )
+    ),
+)
+
+
+def build_collections(backend: Backend) -> dict[str, Collection]:
+    """Instantiate every collection for ``backend``, keyed by URL name."""
+    return {cls.name: cls(backend) for cls in COLLECTIONS}

@@ -1,0 +1,292 @@
+"""Run the emulator in a background thread: ``with Emulator() as emu: ...``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import ssl
+import tempfile
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from .backend import Account, Backend
+from .http import MAX_JSON_BODY, ApiServer
+
+DEFAULT_USERNAME = "test@example.com"
+DEFAULT_PASSWORD = "emulator-test-password"
+T = TypeVar("T")
+
+
+class Emulator:
+    """A local CloudSigma API on ``host:port`` (API, websocket, uploads and downloads).
+
+    :param host: address to listen on.
+    :param port: port to listen on; 0 picks a free one.
+    :param tls: serve HTTPS/WSS with a certificate from a throw-away CA (needs ``trustme``);
+        the CA is written to :attr:`ca_path`.
+    :param username: e-mail of the default account.
+    :param password: password of the default account.
+    :param transition_delay: seconds each status change takes; 0 means on the next loop turn,
+        ``None`` means only when :meth:`advance` is called.
+    :param config_path: where to write the configuration file (default: a temporary directory).
+    :param max_body: the largest JSON request body accepted, in bytes.
+    :param access_log: log every request at INFO level (off by default, for speed).
+    :param serial_unknown_path: what the serial context answers for an unknown path
+        (``'empty'`` or ``'silent'``).
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: bool = False,
+        username: str = DEFAULT_USERNAME,
+        password: str = DEFAULT_PASSWORD,
+        transition_delay: float | None = 0.05,
+        *,
+        config_path: str | None = None,
+        max_body: int = MAX_JSON_BODY,
+        access_log: bool = False,
+        serial_unknown_path: str = "empty",
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.username = username
+        self.password = password
+        self.backend = Backend(transition_delay)
+        self.api = ApiServer(self.backend, max_body=max_body, access_log=access_log)
+        self.api.on_reset = self._on_reset
+        self.serial_unknown_path = serial_unknown_path
+        self.ca_path: str | None = None
+        self._config_path = config_path
+        self._workdir: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._serial: dict[str, Any] = {}
+        self.backend.create_account(username, password)
+
+    def __repr__(self) -> str:
+        state = f"listening on {self.base_url}" if self._thread else "stopped"
+        return f"<Emulator {state}, user {self.username}>"
+
+    # endpoints ----------------------------------------------------------------
+    @property
+    def public_host(self) -> str:
+        return "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+
+    @property
+    def base_url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.public_host}:{self.port}"
+
+    @property
+    def api_endpoint(self) -> str:
+        return f"{self.base_url}/api/2.0/"
+
+    @property
+    def ws_endpoint(self) -> str:
+        return f"{'wss' if self.tls else 'ws'}://{self.public_host}:{self.port}/websocket"
+
+    @property
+    def config_path(self) -> str:
+        """The configuration file with the endpoints and credentials (mode 600)."""
+        return self._config_path or os.path.join(self._ensure_workdir(), "cloudsigma.conf")
+
+    def config_lines(self) -> list[str]:
+        lines = [
+            f"api_endpoint = {self.api_endpoint}",
+            f"ws_endpoint = {self.ws_endpoint}",
+            f"username = {self.username}",
+            f"password = {self.password}",
+        ]
+        if self.ca_path:
+            lines.append(f"ca_bundle = {self.ca_path}")
+        return lines
+
+    # lifecycle ----------------------------------------------------------------
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> Emulator:
+        """Listen in a background thread; returns when the port is open.
+
+        :raises RuntimeError: if it is already running or cannot listen.
+        """
+        if self._thread is not None:
+            raise RuntimeError("the emulator is already running")
+        ssl_context = self._tls_context() if self.tls else None
+        self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        failure: list[BaseException] = []
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(ssl_context, ready, failure),
+            name="cloudsigma-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            self._thread = None
+            raise RuntimeError(
+                f"the emulator could not listen on {self.host}:{self.port}: {failure[0]}"
+            ) from failure[0]
+        self.backend.set_base_url(self.base_url, self.public_host)
+        self._write_config()
+        return self
+
+    def _run(
+        self, ssl_context: ssl.SSLContext | None, ready: threading.Event, failure: list
+    ) -> None:
+        loop = self._loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._listen(ssl_context))
+        except BaseException as error:  # noqa: BLE001 - reported to start()
+            failure.append(error)
+            ready.set()
+            loop.close()
+            return
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(self._runner.cleanup())
+        loop.close()
+
+    async def _listen(self, ssl_context: ssl.SSLContext | None) -> None:
+        self._runner = web.AppRunner(self.api.app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner, self.host, self.port, ssl_context=ssl_context, reuse_address=True
+        )
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    def stop(self) -> None:
+        """Stop listening and release temporary files; calling it again does nothing."""
+        if self._thread is None or self._loop is None:
+            return
+        for device in self._serial.values():
+            device.stop()
+        self._serial.clear()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._thread = None
+        self.backend.close()
+        if self._workdir:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def _ensure_workdir(self) -> str:
+        if self._workdir is None:
+            self._workdir = tempfile.mkdtemp(prefix="cloudsigma-emulator-")
+        return self._workdir
+
+    def _tls_context(self) -> ssl.SSLContext:
+        try:
+            import trustme
+        except ImportError as error:
+            raise RuntimeError(
+                "TLS needs the trustme package: pip install 'cloudsigma[emulator]'"
+            ) from error
+        authority = trustme.CA()
+        names = sorted({"127.0.0.1", "localhost", self.public_host})
+        certificate = authority.issue_cert(*names)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        certificate.configure_cert(context)
+        directory = os.path.dirname(os.path.abspath(self.config_path))
+        self.ca_path = os.path.join(directory, "cloudsigma-emulator-ca.pem")
+        authority.cert_pem.write_to_path(self.ca_path)
+        return context
+
+    def _write_config(self) -> None:
+        text = "\n".join(self.config_lines()) + "\n"
+        descriptor = os.open(self.config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as config_file:
+            config_file.write(text)
+        os.chmod(self.config_path, 0o600)
+
+    # state access from other threads -------------------------------------------
+    def call(self, function: Callable[..., T], *args: Any) -> T:
+        """Run ``function(*args)`` on the emulator's event loop and return its result."""
+        if self._loop is None or self._thread is None or threading.current_thread() is self._thread:
+            return function(*args)
+
+        async def run() -> T:
+            return function(*args)
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result()
+
+    def reset(self) -> None:
+        """Forget all state; the default account is created again (with a new uuid)."""
+        self.call(self.api.reset)
+
+    def _on_reset(self) -> None:
+        for device in self._serial.values():
+            device.stop()
+        self._serial.clear()
+        self.backend.create_account(self.username, self.password)
+
+    def create_account(self, email: str, password: str) -> Account:
+        """Add another account (isolated from the others)."""
+        return self.call(self.backend.create_account, email, password)
+
+    def account(self, email: str | None = None) -> Account:
+        """The account with ``email`` (default: the default account)."""
+        return self.backend.by_email[(email or self.username).lower()]
+
+    @property
+    def transition_delay(self) -> float | None:
+        return self.backend.transitions.delay
+
+    @transition_delay.setter
+    def transition_delay(self, delay: float | None) -> None:
+        self.backend.transitions.delay = delay
+
+    def advance(self, seconds: float | None = None) -> int:
+        """Apply pending status changes now (all, or those due within ``seconds``).
+
+        :returns: the number of changes applied.
+        """
+        return self.call(self.backend.transitions.advance, seconds)
+
+    @property
+    def journal(self) -> list[dict]:
+        """The requests seen so far: ``{"method", "path", "status"}``."""
+        return list(self.api.journal.entries)
+
+    # server context --------------------------------------------------------------
+    def serial_device(self, server: str) -> str:
+        """A pty path that answers the server context protocol for ``server`` (uuid or name).
+
+        The server is looked up on every read, so it may be created later.
+        """
+        if server not in self._serial:
+            from .serial_context import SerialContextServer
+
+            device = SerialContextServer(
+                lambda: self.call(self.context_of, server), unknown_path=self.serial_unknown_path
+            )
+            device.start()
+            self._serial[server] = device
+        return self._serial[server].path
+
+    def context_of(self, server_key: str) -> dict:
+        """The server context of the server with this uuid or name (``{}`` if there is none)."""
+        servers = self.backend.collections["servers"]
+        for account in self.backend.iter_accounts():
+            store = servers.store(account)
+            found = store.get(server_key) or next(
+                (s for s in store.values() if s["name"] == server_key), None
+            )
+            if found is not None:
+                return servers.context(account, found)
+        return {}

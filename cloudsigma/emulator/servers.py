@@ -1,0 +1,628 @@
+"""Servers with their power state machine, drive attachments and NICs (guide 4.3)."""
+
+from __future__ import annotations
+
+import random
+import re
+import secrets
+from decimal import Decimal
+from typing import Any
+
+from . import fields
+from .backend import Account, Collection, iso, new_uuid, ref
+from .drives import clone_name, steady_status
+from .errors import payment, permission, validation
+
+DEVICES = ("virtio", "ide", "scsi", "sata")
+CPU_TYPES = ("amd", "intel", "vmware", "sparc_t4", "sparc_t5")
+HYPERVISORS = ("kvm", "solaris-kz")
+NIC_MODELS = ("virtio", "e1000", "rtl8139", "ne2k_pci", "i82551", "i82557b", "i82559er", "pcnet")
+IP_CONFS = ("dhcp", "static", "manual")
+RECURSE = ("all_drives", "disks", "cdroms")
+#: Names of the guest states used by the API's start/stop error messages.
+GUEST_STATE = {
+    "running": "started",
+    "stopped": "stopped",
+    "starting": "starting",
+    "stopping": "stopping",
+    "unavailable": "unavailable",
+}
+BOOL_FIELDS = (
+    "cpus_instead_of_cores",
+    "enable_numa",
+    "hv_relaxed",
+    "hv_tsc",
+    "is_grey",
+    "auto_start",
+)
+WHILE_RUNNING = ("name", "meta", "tags")
+
+
+def random_mac() -> str:
+    return "22:" + ":".join(f"{random.randrange(256):02x}" for _ in range(5))
+
+
+class Servers(Collection):
+    """``/servers/``: create, PUT rules, power actions, clone, recursive delete."""
+
+    name = "servers"
+    short_fields = ("name", "owner", "resource_uri", "runtime", "status", "uuid")
+    shareable = True
+    permissions = ("LIST", "EDIT", "CLONE", "START", "STOP", "OPEN_VNC")
+    audit_category = "Servers"
+    actions = {
+        "start": "start",
+        "stop": "stop",
+        "shutdown": "shutdown",
+        "restart": "restart",
+        "open_vnc": "open_vnc",
+        "close_vnc": "close_vnc",
+        "open_console": "open_console",
+        "close_console": "close_console",
+        "clone": "clone",
+    }
+
+    # validation -------------------------------------------------------------
+    def check_hardware(self, values: dict) -> None:
+        hosts = self.backend.capabilities["hosts"]
+        limits = hosts.get(values["cpu_type"]) or hosts["amd"]
+        for key in ("cpu", "mem", "smp"):
+            low, high = limits[key]["min"], limits[key]["max"]
+            if not low <= values[key] <= high:
+                raise validation(
+                    f"{key} {values[key]} is outside the limits for {values['cpu_type']} hosts "
+                    f"({low} to {high})",
+                    key,
+                )
+        per_smp = values["cpu"] / values["smp"]
+        low, high = limits["cpu_per_smp"]["min"], limits["cpu_per_smp"]["max"]
+        if not low <= per_smp <= high and values["smp"] > 1:
+            raise validation(
+                f"cpu per smp {per_smp:.0f} is outside the limits ({low} to {high}); change cpu "
+                "or smp",
+                "smp",
+            )
+
+    def check_drives(self, account: Account, entries: Any) -> list[dict]:
+        if not isinstance(entries, list):
+            raise validation("drives must be a list", "drives")
+        drives = self.backend.collections["drives"]
+        attached, channels, seen = [], set(), set()
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise validation("each drive entry must be an object", "drives")
+            device = fields.choice(entry, "device", DEVICES)
+            channel = fields.text(entry, "dev_channel")
+            if not re.fullmatch(r"\d+:\d+", channel):
+                raise validation(
+                    f"dev_channel must look like '0:0', got {channel!r}", "dev_channel"
+                )
+            if (device, channel) in channels:
+                raise validation(f"dev_channel {channel} of {device} is used twice", "dev_channel")
+            if "drive" not in entry:
+                raise fields.required("drive")
+            drive = drives.find(account, fields.ref_uuid(entry["drive"], "drive"), "ATTACH")
+            if drive["uuid"] in seen:
+                raise validation(f"drive {drive['uuid']} is attached twice", "drives")
+            channels.add((device, channel))
+            seen.add(drive["uuid"])
+            attached.append(
+                {
+                    "boot_order": fields.integer(entry, "boot_order", None, minimum=0),
+                    "dev_channel": channel,
+                    "device": device,
+                    "drive": ref("drives", drive["uuid"]),
+                    "runtime": None,
+                }
+            )
+        return attached
+
+    def check_nics(
+        self, account: Account, entries: Any, old: list[dict], server_uuid: str | None
+    ) -> list[dict]:
+        if not isinstance(entries, list):
+            raise validation("nics must be a list", "nics")
+        known = {nic["mac"]: nic for nic in old}
+        nics, claimed = [], set()
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise validation("each nic must be an object", "nics")
+            nic = self.check_nic(account, entry, known, server_uuid, claimed)
+            nics.append(nic)
+        macs = [nic["mac"] for nic in nics]
+        if len(set(macs)) != len(macs):
+            raise validation("a MAC address appears twice in nics", "mac")
+        return nics
+
+    def check_nic(
+        self, account: Account, entry: dict, known: dict, server_uuid: str | None, claimed: set
+    ) -> dict:
+        mac = entry.get("mac")
+        if mac is not None and mac not in known:
+            raise validation(f"unknown MAC {mac!r}; leave mac out to add a new NIC", "mac")
+        previous = known.get(mac, {})
+        ip_v4 = self.check_ip_conf(account, entry.get("ip_v4_conf"), server_uuid, claimed)
+        ip_v6 = self.check_ip_conf(account, entry.get("ip_v6_conf"), server_uuid, claimed)
+        vlan = None
+        if entry.get("vlan") is not None:
+            vlans = self.backend.collections["vlans"]
+            vlan = ref(
+                "vlans",
+                vlans.find(account, fields.ref_uuid(entry["vlan"], "vlan"), "ATTACH")["uuid"],
+            )
+        if vlan and ip_v4 and ip_v6:
+            raise validation("Cannot assign all configs on a NIC", "nics")
+        if vlan and (ip_v4 or ip_v6):
+            raise validation("Cannot assign both Private and Public on a NIC", "nics")
+        policy = None
+        if entry.get("firewall_policy") is not None:
+            uuid = fields.ref_uuid(entry["firewall_policy"], "firewall_policy")
+            policy = ref(
+                "fwpolicies", self.backend.collections["fwpolicies"].find(account, uuid)["uuid"]
+            )
+        return {
+            "boot_order": fields.integer(entry, "boot_order", None, minimum=0),
+            "firewall_policy": policy,
+            "ip_v4_conf": ip_v4,
+            "ip_v6_conf": ip_v6,
+            "mac": mac or random_mac(),
+            "model": fields.choice(entry, "model", NIC_MODELS, previous.get("model", "virtio")),
+            "runtime": None,
+            "vlan": vlan,
+        }
+
+    def check_ip_conf(
+        self, account: Account, conf: Any, server_uuid: str | None, claimed: set
+    ) -> dict | None:
+        if conf is None:
+            return None
+        if not isinstance(conf, dict):
+            raise validation("ip_v4_conf must be an object with 'conf'", "ip_v4_conf")
+        kind = fields.choice(conf, "conf", IP_CONFS)
+        given = conf.get("ip")
+        if kind in ("dhcp", "manual"):
+            if given is not None:
+                raise validation(f"a {kind} NIC cannot carry an IP; use conf static", "ip")
+            return {"conf": kind, "ip": None}
+        if given is None:
+            raise validation("a static NIC needs an ip", "ip")
+        ip = self.backend.collections["ips"].find(account, fields.ref_uuid(given, "ip"), "ATTACH")
+        holder = ip.get("server")
+        if (holder is not None and holder["uuid"] != server_uuid) or ip["uuid"] in claimed:
+            raise validation(f"IP {ip['uuid']} is already used by another server", "ip")
+        claimed.add(ip["uuid"])
+        return {"conf": "static", "ip": ref("ips", ip["uuid"])}
+
+    def check_pubkeys(self, account: Account, values: Any) -> list[str]:
+        if not isinstance(values, list):
+            raise validation("pubkeys must be a list of keypair uuids", "pubkeys")
+        keypairs = self.backend.collections["keypairs"]
+        return [keypairs.find(account, fields.ref_uuid(v, "pubkeys"))["uuid"] for v in values]
+
+    # create -------------------------------------------------------------------
+    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+        uuid = new_uuid()
+        server = {
+            "name": fields.text(values, "name"),
+            "cpu": fields.integer(values, "cpu"),
+            "mem": fields.integer(values, "mem"),
+            "vnc_password": fields.text(values, "vnc_password"),
+            "smp": fields.integer(values, "smp", 1, minimum=1),
+            "cpu_type": fields.choice(values, "cpu_type", CPU_TYPES, "amd"),
+            "hypervisor": fields.choice(values, "hypervisor", HYPERVISORS, "kvm"),
+            "cpu_model": fields.text(values, "cpu_model", None),
+            "context": fields.boolean(values, "context", True),
+            "allocation_pool": fields.text(values, "allocation_pool", None),
+            "meta": fields.meta(values),
+            "requirements": fields.sequence(values, "requirements", []),
+            "pubkeys": self.check_pubkeys(account, values.get("pubkeys", [])),
+            "tags": self.backend.tag_refs(account, values.get("tags")),
+            "drives": self.check_drives(account, values.get("drives", [])),
+            "nics": self.check_nics(account, values.get("nics", []), [], uuid),
+            "grantees": [],
+            "jobs": [],
+            "owner": account.owner,
+            "permissions": [],
+            "resource_uri": self.uri(uuid),
+            "runtime": None,
+            "status": "stopped",
+            "uuid": uuid,
+        }
+        for key in BOOL_FIELDS:
+            server[key] = fields.boolean(values, key, False)
+        self.check_extras(values, server)
+        if server["cpu_type"] in ("amd", "intel"):
+            self.check_hardware(server)
+        return server
+
+    @staticmethod
+    def check_extras(values: dict, server: dict) -> None:
+        for key, item in (("gpus", "model"), ("epcs", "size")):
+            if key not in values:
+                continue
+            entries = fields.sequence(values, key)
+            for entry in entries:
+                if not isinstance(entry, dict) or item not in entry:
+                    raise validation(f"each entry of {key} needs {item!r}", key)
+            server[key] = [dict(e, gpu=e.get("gpu")) if key == "gpus" else dict(e) for e in entries]
+
+    def commit(self, account: Account, values: dict) -> dict:
+        server = super().commit(account, values)
+        self.link(account, server, [], [])
+        return server
+
+    # attachments -------------------------------------------------------------
+    def link(self, account: Account, server: dict, old_drives: list, old_nics: list) -> None:
+        """Bring drives' ``mounted_on`` and IPs'/VLANs' ``server(s)`` in line with ``server``."""
+        old = {a["drive"]["uuid"] for a in old_drives}
+        new = {a["drive"]["uuid"] for a in server["drives"]}
+        for drive_uuid in old - new:
+            self.set_mount(account, server, drive_uuid, False)
+        for drive_uuid in new - old:
+            self.set_mount(account, server, drive_uuid, True)
+        self.backend.collections["ips"].link_server(account, server, old_nics)
+        self.backend.collections["vlans"].link_server(account, server, old_nics)
+
+    def set_mount(self, account: Account, server: dict, drive_uuid: str, mounted: bool) -> None:
+        owner = self.backend.owner_of("drives", drive_uuid)
+        if owner is None:
+            return  # library cdroms are shared by everyone and never change
+        drive = owner.objects["drives"][drive_uuid]
+        others = [m for m in drive["mounted_on"] if m["uuid"] != server["uuid"]]
+        drive["mounted_on"] = others + ([ref("servers", server["uuid"])] if mounted else [])
+        if drive["status"] in ("mounted", "unmounted"):
+            self.backend.set_status(owner, "drives", drive, steady_status(drive))
+        else:
+            self.backend.emit(owner, "drives", drive)
+
+    def detach_drive(self, account: Account, server: dict, drive_uuid: str) -> None:
+        """Remove a drive from a server's list (the drive is being deleted)."""
+        server["drives"] = [a for a in server["drives"] if a["drive"]["uuid"] != drive_uuid]
+        self.backend.emit(account, "servers", server)
+
+    # update -------------------------------------------------------------------
+    def check_update(self, account: Account, server: dict, values: dict) -> dict:
+        keys = WHILE_RUNNING if server["status"] != "stopped" else None
+        changes: dict[str, Any] = {}
+        simple = {
+            "name": fields.text,
+            "vnc_password": fields.text,
+            "cpu": fields.integer,
+            "mem": fields.integer,
+            "smp": fields.integer,
+            "context": fields.boolean,
+            "cpu_model": lambda v, k: fields.text(v, k, None),
+            "allocation_pool": lambda v, k: fields.text(v, k, None),
+            "requirements": fields.sequence,
+        }
+        simple.update({key: fields.boolean for key in BOOL_FIELDS})
+        for key, check in simple.items():
+            if key in values and (keys is None or key in keys):
+                changes[key] = check(values, key)
+        if "meta" in values:
+            changes["meta"] = fields.meta(values)
+        if "tags" in values:
+            changes["tags"] = self.backend.tag_refs(account, values["tags"])
+        if keys is not None:
+            return changes
+        if "cpu_type" in values:
+            changes["cpu_type"] = fields.choice(values, "cpu_type", CPU_TYPES)
+        if "hypervisor" in values:
+            changes["hypervisor"] = fields.choice(values, "hypervisor", HYPERVISORS)
+        if "pubkeys" in values:
+            changes["pubkeys"] = self.check_pubkeys(account, values["pubkeys"])
+        if "drives" in values:
+            changes["drives"] = self.check_drives(account, values["drives"])
+        if "nics" in values:
+            changes["nics"] = self.check_nics(
+                account, values["nics"], server["nics"], server["uuid"]
+            )
+        self.check_extras(values, changes)
+        merged = dict(server, **changes)
+        if merged["cpu_type"] in ("amd", "intel"):
+            self.check_hardware(merged)
+        return changes
+
+    def apply_update(self, account: Account, server: dict, changes: dict) -> None:
+        old_drives, old_nics = server["drives"], server["nics"]
+        super().apply_update(account, server, changes)
+        if "drives" in changes or "nics" in changes:
+            self.link(account, server, old_drives, old_nics)
+
+    # delete -------------------------------------------------------------------
+    def check_delete(self, account: Account, server: dict, query: dict) -> None:
+        recurse = query.get("recurse")
+        if recurse is not None and recurse not in RECURSE:
+            raise validation(f"recurse must be one of {', '.join(RECURSE)}", "recurse")
+        if server["status"] != "stopped":
+            raise permission(
+                f"server {server['uuid']} is {server['status']}; stop it before deleting it"
+            )
+
+    def delete(self, account: Account, uuid: str, query: dict) -> Any:
+        server = self.find(account, uuid, "EDIT")
+        self.check_delete(account, server, query)
+        recurse = query.get("recurse")
+        media = {"all_drives": ("disk", "cdrom"), "disks": ("disk",), "cdroms": ("cdrom",)}
+        doomed = []
+        drives = self.backend.collections["drives"]
+        for attachment in server["drives"]:
+            drive = drives.store(account).get(attachment["drive"]["uuid"])
+            if recurse and drive is not None and drive["media"] in media[recurse]:
+                doomed.append(drive)
+        self.remove(account, server)
+        for drive in doomed:
+            if drive["uuid"] in drives.store(account) and drives.running_server(drive) is None:
+                drives.remove(account, drive)
+        return None
+
+    def remove(self, account: Account, server: dict) -> None:
+        old_drives, old_nics = server["drives"], server["nics"]
+        server["drives"], server["nics"] = [], []
+        self.link(account, server, old_drives, old_nics)
+        server["drives"], server["nics"] = old_drives, old_nics
+        super().remove(account, server)
+
+    # power ------------------------------------------------------------------
+    @staticmethod
+    def answer(action: str, server: dict, **extra: str) -> tuple[int, dict]:
+        return 202, dict({"action": action, "result": "success", "uuid": server["uuid"]}, **extra)
+
+    def start(self, account: Account, uuid: str, body: dict, query: dict):
+        server = self.find(account, uuid, "START")
+        if server["status"] != "stopped":
+            raise permission(
+                f'Cannot start guest in state "{GUEST_STATE.get(server["status"], "started")}". '
+                'Guest should be in state "stopped"'
+            )
+        methods = self.backend.capabilities["servers"]["start_methods"]
+        fields.choice(body, "allocation_method", methods, None)
+        self.check_startable(account, server)
+        self.backend.set_status(account, "servers", server, "starting")
+        self.backend.audit(account, self, server, "start_send", "")
+        self.settle_running(account, server)
+        return self.answer("start", server)
+
+    def check_startable(self, account: Account, server: dict) -> None:
+        drives = self.backend.collections["drives"]
+        for attachment in server["drives"]:
+            drive = drives.find(account, attachment["drive"]["uuid"])
+            if drive.get("owner") is not None and drive["status"] != "mounted":
+                raise permission(
+                    f"drive {drive['uuid']} is {drive['status']}; wait until it is ready before "
+                    "starting the server"
+                )
+        if Decimal(account.balance["balance"]) <= 0:
+            raise payment("Not enough funds to start the server; top up the account balance")
+
+    def settle_running(self, account: Account, server: dict) -> None:
+        def boot() -> None:
+            server["runtime"] = self.runtime(account, server)
+            self.backend.audit(account, self, server, "boot", "")
+
+        self.backend.settle(account, "servers", server, "running", apply=boot)
+
+    def runtime(self, account: Account, server: dict) -> dict:
+        nics = []
+        for nic in server["nics"]:
+            conf = nic["ip_v4_conf"] or {}
+            ip_v4 = conf.get("ip")
+            if conf.get("conf") == "dhcp":
+                ip_v4 = ref("ips", self.backend.dynamic_ip())
+            runtime = {
+                "interface_type": "private" if nic["vlan"] else "public",
+                "io": {"bytes_recv": 0, "bytes_sent": 0, "packets_recv": 0, "packets_sent": 0},
+                "ip_v4": ip_v4,
+                "ip_v6": None,
+            }
+            nic["runtime"] = runtime
+            nics.append(dict(runtime, mac=nic["mac"]))
+        for attachment in server["drives"]:
+            attachment["runtime"] = {
+                "io": {
+                    "bytes_read": 0,
+                    "bytes_written": 0,
+                    "count_flush": 0,
+                    "count_read": 0,
+                    "count_written": 0,
+                    "total_time_ns_flush": 0,
+                    "total_time_ns_read": 0,
+                    "total_time_ns_write": 0,
+                }
+            }
+        return {"active_since": iso().split(".")[0] + "+00:00", "nics": nics}
+
+    def power_off(self, server: dict) -> None:
+        server["runtime"] = None
+        for item in server["nics"] + server["drives"]:
+            item["runtime"] = None
+
+    def stop(self, account: Account, uuid: str, body: dict, query: dict):
+        server = self.find(account, uuid, "STOP")
+        if server["status"] not in ("running", "starting", "stopping", "unavailable"):
+            raise permission(
+                f'Cannot stop guest in state "{GUEST_STATE.get(server["status"], "stopped")}". '
+                "Guest should be in state \"['started', 'running_legacy']\""
+            )
+        if server["status"] != "stopping":
+            self.backend.set_status(account, "servers", server, "stopping")
+        self.backend.audit(account, self, server, "stop_send", "")
+        self.backend.settle(
+            account, "servers", server, "stopped", apply=lambda: self.power_off(server)
+        )
+        return self.answer("stop", server)
+
+    def shutdown(self, account: Account, uuid: str, body: dict, query: dict):
+        server = self.find(account, uuid, "STOP")
+        if server["status"] != "running":
+            raise permission(
+                f'Cannot shutdown guest in state "{GUEST_STATE.get(server["status"])}". '
+                'Guest should be in state "started"'
+            )
+        self.backend.set_status(account, "servers", server, "stopping")
+        self.backend.audit(account, self, server, "shutdown_ACPI_send", "")
+        self.backend.settle(
+            account, "servers", server, "stopped", apply=lambda: self.power_off(server), factor=2.0
+        )
+        return self.answer("shutdown", server)
+
+    def restart(self, account: Account, uuid: str, body: dict, query: dict):
+        server = self.find(account, uuid, "STOP")
+        if server["status"] != "running":
+            raise permission(
+                f'Cannot restart guest in state "{GUEST_STATE.get(server["status"])}". '
+                'Guest should be in state "started"'
+            )
+        self.backend.set_status(account, "servers", server, "stopping")
+
+        def boot_again() -> None:
+            self.power_off(server)
+            self.backend.set_status(account, "servers", server, "stopped")
+            self.backend.set_status(account, "servers", server, "starting")
+            self.settle_running(account, server)
+
+        self.backend.transitions.later(
+            lambda: (
+                server["status"] == "stopping"
+                and self.store(account).get(server["uuid"]) is server
+                and boot_again()
+            )
+        )
+        return self.answer("restart", server)
+
+    def require_running(self, server: dict, action: str) -> None:
+        if server["status"] != "running":
+            raise permission(
+                f"server {server['uuid']} is {server['status']}; {action} needs a running server"
+            )
+
+    def open_vnc(self, account: Account, uuid: str, body: dict, query: dict):
+        server = self.find(account, uuid, "OPEN_VNC")
+        self.require_running(server, "open_vnc")
+        url = f"vnc://{self.backend.host}:{random.randrange(40000, 60000)}"
+        self.backend.audit(account, self, server, "open_vnc", "")
+        return self.answer("open_vnc", server, vnc_url=url)
+
+    def close_vnc(self, account: Account, uuid: str, body: dict, query: dict):
+        server = self.find(account, uuid, "OPEN_VNC")
+        self.backend.audit(account, self, server, "close_vnc", "")
+        return self.answer("close_vnc", server)
+
+    def open_console(self, account: Account, uuid: str, body: dict, query: dict):
+        server = self.find(account, uuid, "OPEN_VNC")
+        self.require_running(server, "open_console")
+        url = f"csconsole://{self.backend.host}:{random.randrange(40000, 60000)}"
+        return self.answer("open_console", server, console_url=url)
+
+    def close_console(self, account: Account, uuid: str, body: dict, query: dict):
+        return self.answer("close_console", self.find(account, uuid, "OPEN_VNC"))
+
+    # clone ------------------------------------------------------------------
+    def clone(self, account: Account, uuid: str, body: dict, query: dict):
+        source = self.find(account, uuid, "CLONE")
+        name = fields.text(body, "name", None)
+        fresh_password = fields.boolean(body, "random_vnc_password", False)
+        drives = self.backend.collections["drives"]
+        for attachment in source["drives"]:
+            drive = drives.find(account, attachment["drive"]["uuid"])
+            if drive["media"] == "disk":
+                drives.check_cloneable(drive)
+        server_uuid = new_uuid()
+        children: list[dict] = []
+        attachments = []
+        for attachment in source["drives"]:
+            drive = drives.find(account, attachment["drive"]["uuid"])
+            if drive["media"] == "disk":
+                drive = drives.clone_drive(account, drive, {}, children)
+            attachments.append(dict(attachment, drive=ref("drives", drive["uuid"]), runtime=None))
+        server = dict(
+            source,
+            uuid=server_uuid,
+            resource_uri=self.uri(server_uuid),
+            owner=account.owner,
+            name=name if name else clone_name(account.profile["clone_naming"], source["name"]),
+            status="stopped",
+            runtime=None,
+            grantees=[],
+            permissions=[],
+            drives=attachments,
+            meta=dict(source["meta"]),
+            tags=list(source["tags"]),
+            nics=[self.cloned_nic(nic) for nic in source["nics"]],
+            vnc_password=secrets.token_urlsafe(6)[:8] if fresh_password else source["vnc_password"],
+        )
+        job = self.backend.collections["jobs"].start(
+            account, "server_clone", [source["resource_uri"], server["resource_uri"]], children
+        )
+        server["jobs"] = [ref("jobs", job["uuid"])]
+        self.commit(account, server)
+        self.backend.audit(account, self, server, "clone_dst", body)
+        return 202, server
+
+    @staticmethod
+    def cloned_nic(nic: dict) -> dict:
+        conf = nic["ip_v4_conf"]
+        if conf is not None and conf["conf"] == "static":
+            conf = {"conf": "dhcp", "ip": None}
+        return dict(nic, mac=random_mac(), ip_v4_conf=conf, runtime=None)
+
+    # context ----------------------------------------------------------------
+    def context(self, account: Account, server: dict) -> dict:
+        """The server context the guest reads over its serial port (guide section 9)."""
+        hidden = (
+            "owner",
+            "status",
+            "runtime",
+            "resource_uri",
+            "jobs",
+            "grantees",
+            "permissions",
+            "context",
+        )
+        context = {k: v for k, v in server.items() if k not in hidden}
+        drives = self.backend.collections["drives"]
+        keys = (
+            "uuid",
+            "name",
+            "media",
+            "size",
+            "storage_type",
+            "meta",
+            "tags",
+            "allow_multimount",
+            "licenses",
+            "affinities",
+        )
+        context["drives"] = []
+        for attachment in server["drives"]:
+            drive = drives.find(account, attachment["drive"]["uuid"])
+            expanded = {k: drive.get(k) for k in keys}
+            context["drives"].append(
+                dict({k: v for k, v in attachment.items() if k != "runtime"}, drive=expanded)
+            )
+        context["nics"] = [self.context_nic(account, nic) for nic in server["nics"]]
+        context.update(
+            global_context=dict(account.global_context),
+            mem_perf_threshold=None,
+            cpu_perf_threshold=0.0,
+        )
+        return context
+
+    def context_nic(self, account: Account, nic: dict) -> dict:
+        entry = {k: v for k, v in nic.items() if k not in ("runtime", "firewall_policy")}
+        conf = nic["ip_v4_conf"]
+        address = (conf or {}).get("ip") or ((nic["runtime"] or {}).get("ip_v4"))
+        if conf is not None and address is not None:
+            ip = self.backend.collections["ips"].store(account).get(address["uuid"], {})
+            entry["ip_v4_conf"] = dict(
+                conf,
+                ip={
+                    "uuid": address["uuid"],
+                    "netmask": ip.get("netmask", 24),
+                    "gateway": ip.get("gateway"),
+                    "nameservers": ip.get("nameservers", []),
+                    "meta": ip.get("meta", {}),
+                    "tags": ip.get("tags", []),
+                },
+            )
+        return entry

@@ -1,0 +1,199 @@
+"""Snapshots and remote snapshots of drives (guide 4.4 and 4.5)."""
+
+from __future__ import annotations
+
+import datetime
+
+from . import fields
+from .backend import Account, Collection, iso, new_uuid, now, ref
+from .drives import MEDIA, clone_name
+from .errors import permission, validation
+
+
+class Snapshots(Collection):
+    """``/snapshots/``: ``creating`` -> ``available``; cloned into drives; gone with their drive."""
+
+    name = "snapshots"
+    bulk_delete = True
+    shareable = True
+    audit_category = "Snapshots"
+    actions = {"clone": "clone"}
+
+    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+        if values.get("drive") is None:
+            raise fields.required("drive")
+        drives = self.backend.collections["drives"]
+        drive = drives.find(account, fields.ref_uuid(values["drive"], "drive"), "EDIT")
+        if not drive["runtime"].get("is_snapshotable", True) and drive["status"] != "mounted":
+            raise permission(f"drive {drive['uuid']} cannot be snapshotted now")
+        if drive["storage_type"] == "local_nvme":
+            raise permission(f"drive {drive['uuid']} is ephemeral and cannot be snapshotted")
+        limit = self.backend.capabilities["snapshots"]["max_per_drive"]
+        if len(drive["snapshots"]) >= limit:
+            raise validation(f"drive {drive['uuid']} already has {limit} snapshots", "drive")
+        moment = now()
+        uuid = new_uuid()
+        return {
+            "allocated_size": None,
+            "drive": ref("drives", drive["uuid"]),
+            "grantees": [],
+            "meta": fields.meta(values),
+            "name": fields.text(values, "name", None)
+            or f"{drive['uuid']}__{moment.strftime('%Y-%m-%d__%H_%M_%S')}",
+            "owner": account.owner,
+            "permissions": [],
+            "resource_uri": self.uri(uuid),
+            "status": "creating",
+            "tags": self.backend.tag_refs(account, values.get("tags")),
+            "timestamp": str(moment),
+            "uuid": uuid,
+        }
+
+    def commit(self, account: Account, values: dict) -> dict:
+        snapshot = super().commit(account, values)
+        drive = self.backend.collections["drives"].store(account)[snapshot["drive"]["uuid"]]
+        drive["snapshots"].append(ref("snapshots", snapshot["uuid"]))
+        image = self.backend.images.get(drive["uuid"])
+        if image is not None:
+            self.backend.images[snapshot["uuid"]] = image.copy()
+        self.backend.emit(account, "drives", drive)
+
+        def measured() -> None:
+            stored = self.backend.images.get(snapshot["uuid"])
+            snapshot["allocated_size"] = 0 if stored is None else stored.size
+
+        self.backend.settle(account, "snapshots", snapshot, "available", apply=measured)
+        return snapshot
+
+    def check_update(self, account: Account, snapshot: dict, values: dict) -> dict:
+        changes = {}
+        if "name" in values:
+            changes["name"] = fields.text(values, "name")
+        if "meta" in values:
+            changes["meta"] = fields.meta(values)
+        if "tags" in values:
+            changes["tags"] = self.backend.tag_refs(account, values["tags"])
+        return changes
+
+    def remove(self, account: Account, snapshot: dict) -> None:
+        drive = self.backend.collections["drives"].store(account).get(snapshot["drive"]["uuid"])
+        if drive is not None:
+            drive["snapshots"] = [s for s in drive["snapshots"] if s["uuid"] != snapshot["uuid"]]
+            self.backend.emit(account, "drives", drive)
+        self.backend.drop_image(snapshot["uuid"])
+        super().remove(account, snapshot)
+
+    def clone(self, account: Account, uuid: str, body: dict, query: dict):
+        snapshot = self.find(account, uuid, "CLONE")
+        if snapshot["status"] != "available":
+            raise permission(
+                f"snapshot {uuid} is {snapshot['status']}; wait until it is "
+                "available before cloning it"
+            )
+        drives = self.backend.collections["drives"]
+        source = drives.store(account).get(snapshot["drive"]["uuid"])
+        drive = self.clone_to_drive(account, snapshot, source, body)
+        return 202, drive
+
+    def clone_to_drive(
+        self, account: Account, snapshot: dict, source: dict | None, body: dict
+    ) -> dict:
+        drives = self.backend.collections["drives"]
+        meta = source or snapshot.get("drive_meta") or {}
+        name = fields.text(body, "name", None) or clone_name(
+            account.profile["clone_naming"], snapshot["name"]
+        )
+        values = {
+            "name": name,
+            "size": meta.get("size", 1024**3),
+            "media": fields.choice(body, "media", MEDIA, meta.get("media", "disk")),
+            "storage_type": meta.get("storage_type", "dssd"),
+            "affinities": fields.sequence(body, "affinities", []),
+        }
+        drive = drives.prepare(account, values, {}, exact=True)
+        drive["status"] = "cloning_dst"
+        drive["runtime"]["is_snapshotable"] = None
+        return drives.start_clone(account, snapshot, drive, None)
+
+
+class RemoteSnapshots(Snapshots):
+    """``/remotesnapshots/``: ``creating`` -> ``transferring`` -> ``available``; outlive drives."""
+
+    name = "remotesnapshots"
+    audit_category = "Remote snapshots"
+    #: At most one remote snapshot per drive in this window (remote_snapshots.rst).
+    min_interval = datetime.timedelta(minutes=30)
+
+    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+        if values.get("drive") is None:
+            raise fields.required("drive")
+        drives = self.backend.collections["drives"]
+        drive = drives.find(account, fields.ref_uuid(values["drive"], "drive"), "EDIT")
+        for other in self.store(account).values():
+            if other["drive"]["uuid"] != drive["uuid"]:
+                continue
+            if other["status"] != "available":
+                raise permission(
+                    f"a remote snapshot of drive {drive['uuid']} is still {other['status']}"
+                )
+            taken = datetime.datetime.fromisoformat(other["timestamp"])
+            if now() - taken < self.min_interval:
+                raise permission(
+                    f"drive {drive['uuid']} had a remote snapshot less than 30 minutes ago"
+                )
+        snapshot = super().prepare(account, values, query)
+        snapshot.update(
+            resource_uri=self.uri(snapshot["uuid"]),
+            location=fields.text(values, "location", "ZRH"),
+            last_state_change=str(now()),
+            drive_meta={k: drive[k] for k in ("name", "media", "size", "storage_type")}
+            | {"src_uuid": drive["uuid"]},
+        )
+        return snapshot
+
+    def commit(self, account: Account, values: dict) -> dict:
+        snapshot = Collection.commit(self, account, values)
+        drive = self.backend.collections["drives"].store(account)[snapshot["drive"]["uuid"]]
+        drive["remote_snapshots"].append(ref("remotesnapshots", snapshot["uuid"]))
+        image = self.backend.images.get(drive["uuid"])
+        if image is not None:
+            self.backend.images[snapshot["uuid"]] = image.copy()
+
+        def arrived() -> None:
+            snapshot["allocated_size"] = snapshot["drive_meta"]["size"]
+            snapshot["last_state_change"] = str(now())
+            self.backend.settle(account, self.name, snapshot, "available")
+
+        self.backend.settle(account, self.name, snapshot, "transferring", apply=arrived)
+        return snapshot
+
+    def require_available(self, snapshot: dict) -> None:
+        if snapshot["status"] != "available":
+            raise permission(
+                f"remote snapshot {snapshot['uuid']} is {snapshot['status']}; wait "
+                "until it is available"
+            )
+
+    def check_update(self, account: Account, snapshot: dict, values: dict) -> dict:
+        self.require_available(snapshot)
+        return super().check_update(account, snapshot, values)
+
+    def check_delete(self, account: Account, snapshot: dict, query: dict) -> None:
+        self.require_available(snapshot)
+
+    def remove(self, account: Account, snapshot: dict) -> None:
+        drive = self.backend.collections["drives"].store(account).get(snapshot["drive"]["uuid"])
+        if drive is not None:
+            drive["remote_snapshots"] = [
+                s for s in drive["remote_snapshots"] if s["uuid"] != snapshot["uuid"]
+            ]
+        self.backend.drop_image(snapshot["uuid"])
+        Collection.remove(self, account, snapshot)
+
+    def clone(self, account: Account, uuid: str, body: dict, query: dict):
+        snapshot = self.find(account, uuid, "CLONE")
+        self.require_available(snapshot)
+        return 202, self.clone_to_drive(account, snapshot, None, body)
+
+
+__all__ = ["RemoteSnapshots", "Snapshots", "iso"]

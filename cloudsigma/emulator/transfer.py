@@ -1,0 +1,246 @@
+"""HTTP handlers for drive uploads (resumable, link-based, simple) and downloads, and for the
+websocket. Request bodies are streamed into the drive image, never buffered whole."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from . import fields
+from .backend import Account
+from .errors import ApiError, notexist, permission, validation
+from .uploads import resumable_range
+
+if TYPE_CHECKING:
+    from .backend import Backend
+
+BLOCK = 1024 * 1024
+RESUMABLE_FIELDS = ("resumableChunkNumber", "resumableChunkSize", "resumableTotalSize")
+
+
+async def stream_into(reader: Any, write, limit: int) -> int:
+    """Copy a body stream into ``write(offset, data)``; returns the byte count.
+
+    :raises ApiError: 400 when more than ``limit`` bytes arrive.
+    """
+    offset = 0
+    while True:
+        block = await reader.read(BLOCK)
+        if not block:
+            return offset
+        if offset + len(block) > limit:
+            raise validation(f"the chunk is larger than the {limit} bytes expected")
+        write(offset, block)
+        offset += len(block)
+
+
+class TransferHandlers:
+    """Mixed into :class:`~cloudsigma.emulator.http.ApiServer`."""
+
+    backend: Backend
+    async_tokens: dict[str, tuple[str, float]]
+    hub: Any
+
+    # resumable.js chunks ----------------------------------------------------
+    def resumable_chunk_range(self, params: Any, upload_size: int) -> tuple[int, int, int]:
+        values = {key: params.get(key) for key in RESUMABLE_FIELDS}
+        number = fields.integer(values, "resumableChunkNumber", minimum=1)
+        chunk_size = fields.integer(values, "resumableChunkSize", minimum=1)
+        total = fields.integer(values, "resumableTotalSize", upload_size, minimum=1)
+        if total != upload_size:
+            raise validation(
+                f"resumableTotalSize {total} differs from the drive size {upload_size}",
+                "resumableTotalSize",
+            )
+        start, end = resumable_range(number, chunk_size, total)
+        if start >= total:
+            raise validation(
+                f"chunk {number} starts beyond the end of the drive", "resumableChunkNumber"
+            )
+        return number, start, end
+
+    async def on_resumable_check(self, request, account, uuid):
+        drive = self.backend.collections["drives"].find(account, uuid, "EDIT")
+        upload = self.backend.uploads.get(uuid)
+        if upload is None:
+            if drive["status"] == "uploading":
+                raise notexist("chunk", "of this drive")
+            return web.json_response({})
+        _number, start, end = self.resumable_chunk_range(request.query, upload.size)
+        if upload.covers(start, end):
+            return web.json_response({})
+        raise ApiError(404, "notexist", "this chunk has not been uploaded yet")
+
+    async def on_resumable_chunk(self, request, account, uuid):
+        drive, upload = self.backend.upload_of(account, uuid)
+        if not request.content_type.startswith("multipart/"):
+            raise validation("send the chunk as multipart/form-data with a 'file' part")
+        reader = await request.multipart()
+        params: dict[str, str] = dict(request.query)
+        async for part in reader:
+            if part.name == "file":
+                return await self.store_resumable(account, drive, upload, params, part)
+            params[part.name or ""] = (await part.read(decode=False)).decode("utf-8", "replace")
+        raise fields.required("file")
+
+    async def store_resumable(self, account, drive, upload, params, part):
+        _number, start, end = self.resumable_chunk_range(params, upload.size)
+        image = self.backend.image(drive["uuid"], drive["size"])
+        length = await stream_into(
+            part, lambda off, data: image.write(start + off, data), end - start + BLOCK
+        )
+        self.backend.received(account, drive, upload, start, start + length)
+        return web.json_response({})
+
+    # link-based chunks -------------------------------------------------------
+    async def on_link_chunk(self, request, account, uuid, token):
+        entry = self.backend.link_index.pop(token, None)
+        if entry is None or entry[1] != uuid:
+            raise ApiError(404, "notexist", "this upload link is unknown or was already used")
+        account, _drive_uuid = entry
+        drive, upload = self.backend.upload_of(account, uuid)
+        number, offset, length, expiry = upload.links.pop(token)
+        if time.monotonic() > expiry:
+            raise permission("this upload link has expired; ask for a new one")
+        image = self.backend.image(drive["uuid"], drive["size"])
+        received = await stream_into(
+            request.content, lambda off, data: image.write(offset + off, data), length
+        )
+        if received == length:
+            upload.chunks.add(number)
+        self.backend.received(account, drive, upload, offset, offset + received)
+        return web.json_response({})
+
+    # simple upload -----------------------------------------------------------
+    async def on_simple_upload(self, request, account, rest=""):
+        size = request.content_length
+        if not size:
+            raise validation("send the image as the request body with a Content-Length")
+        drives = self.backend.collections["drives"]
+        name = rest.strip("/") or f"Upload {time.strftime('%Y-%m-%d %H:%M:%S')}"
+        drive = drives.prepare(
+            account, {"name": name, "size": size, "media": "disk"}, {}, exact=True
+        )
+        drive["status"] = "uploading"
+        drives.commit(account, drive)
+        upload = self.backend.start_upload(drive)
+        image = self.backend.image(drive["uuid"], size)
+        try:
+            received = await stream_into(request.content, image.write, size)
+        except BaseException:
+            drives.remove(account, drive)
+            raise
+        minimum = int(self.backend.capabilities["drives"]["dssd"]["size"]["min"])
+        if received < size:
+            drives.remove(account, drive)
+            raise validation(f"the body ended after {received} of {size} bytes")
+        if size < minimum:
+            drive["size"] = upload.size = minimum
+            image.resize(minimum)
+        self.backend.received(account, drive, upload, 0, upload.size)
+        return web.Response(status=200, text=drive["uuid"], content_type="text/plain")
+
+    # download ------------------------------------------------------------------
+    async def on_download(self, request, account, uuid):
+        drive = self.backend.collections["drives"].find(account, uuid)
+        if drive.get("owner") is None or not drive["runtime"].get("is_downloadable", True):
+            raise permission(f"drive {uuid} cannot be downloaded")
+        if drive["status"] == "uploading":
+            raise permission(f"drive {uuid} is still uploading")
+        size = drive["size"]
+        start, end, status = self.requested_range(request.headers.get("Range"), size)
+        headers = {
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": f'attachment; filename="{uuid}"',
+            "Accept-Ranges": "bytes",
+            "Content-Length": str(end - start),
+        }
+        if status == 206:
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        response = web.StreamResponse(status=status, headers=headers)
+        await response.prepare(request)
+        if request.method == "HEAD":
+            return response
+        image = self.backend.images.get(uuid)
+        zeros = bytes(BLOCK)
+        offset = start
+        while offset < end:
+            length = min(BLOCK, end - offset)
+            block = image.read(offset, length) if image is not None else zeros[:length]
+            block = block + bytes(length - len(block))
+            await response.write(block)
+            offset += length
+        await response.write_eof()
+        return response
+
+    @staticmethod
+    def requested_range(header: str | None, size: int) -> tuple[int, int, int]:
+        """``(start, end, status)`` for a ``Range`` header (one range; others get the whole file).
+
+        :raises ApiError: 416 for a range that lies beyond the file.
+        """
+        match = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header or "")
+        if not match or not any(match.groups()):
+            return 0, size, 200
+        first, last = match.groups()
+        if first:
+            start = int(first)
+            end = min(size, int(last) + 1) if last else size
+        else:
+            start, end = max(0, size - int(last)), size
+        if start >= size or start >= end:
+            error = ApiError(
+                416, "validation", f"range {header} is outside the drive of {size} bytes"
+            )
+            raise error
+        return start, end, 206
+
+    # websocket ------------------------------------------------------------
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        token = request.cookies.get("async_auth", "")
+        entry = self.async_tokens.get(token)
+        account = self.backend.accounts.get(entry[0]) if entry else None
+        if account is None or entry[1] < time.monotonic():
+            from .http import unauthorized
+
+            return unauthorized(
+                "the websocket needs a fresh async_auth cookie from "
+                "accounts/action/?do=authenticate_asynchronous"
+            )
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        queue: asyncio.Queue = asyncio.Queue()
+        self.hub.queues[account.uuid].add(queue)
+        reader = asyncio.ensure_future(self.drain(socket))
+        try:
+            await self.pump(socket, queue, reader)
+        finally:
+            self.hub.queues[account.uuid].discard(queue)
+            reader.cancel()
+            await socket.close()
+        return socket
+
+    @staticmethod
+    async def drain(socket: web.WebSocketResponse) -> None:
+        async for message in socket:
+            if message.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+                return
+
+    @staticmethod
+    async def pump(socket: web.WebSocketResponse, queue: asyncio.Queue, reader) -> None:
+        while not reader.done():
+            getter = asyncio.ensure_future(queue.get())
+            done, _pending = await asyncio.wait(
+                {getter, reader}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if getter not in done:
+                getter.cancel()
+                return
+            await socket.send_str(getter.result())
+
+
+__all__ = ["Account", "TransferHandlers"]

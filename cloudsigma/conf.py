@@ -60,7 +60,7 @@ def _unquote(value: str) -> str:
 
 def _strip_comment(value: str) -> str:
     """Drop a trailing ``# comment`` that is outside quotes."""
-    if value[:1] in "\"'":
+    if value[:1] and value[0] in "\"'":
         closing = value.find(value[0], 1)
         if closing != -1:
             rest = value[closing + 1 :].strip()
@@ -92,9 +92,9 @@ def parse_config_text(text: str, path: str = "<string>") -> dict[str, str]:
 
 def _describe_line(line: str) -> str:
     """Show a bad line without echoing what may be a secret in it."""
-    key = line.partition("=")[0].strip()
+    words = line.partition("=")[0].split()
     if "password" in line.lower():
-        return f"a line starting with {key[:20]!r}"
+        return f"a line starting with {(words[0] if words else '')[:20]!r}"
     return repr(line[:60])
 
 

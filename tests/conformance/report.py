@@ -12,7 +12,7 @@ import sys
 
 from .replay import load_records
 from .runner import ConformanceRun, started_emulator
-from .scenarios import EXCLUDED, out_of_scope
+from .scenarios import EXCLUDED, PARTIAL, out_of_scope
 
 
 def build_summary() -> dict:
@@ -31,6 +31,7 @@ def build_summary() -> dict:
         "disagreements": disagreements,
         "excluded": dict(sorted(EXCLUDED.items())),
         "out_of_scope": dict(sorted(out_of_scope(records).items())),
+        "partial_records": dict(PARTIAL),
         "tolerated_newer_keys": tolerated,
     }
 
@@ -45,6 +46,14 @@ def print_summary(summary: dict) -> None:
     print("\ndisagreements:")
     for name, why in summary["disagreements"].items():
         print(f"  {name}: {why}")
+    print("\npartial records (only their keys are required):")
+    for name, why in summary["partial_records"].items():
+        print(f"  {name}: {why}")
+    print(
+        f"\nextra keys tolerated as newer than the record ({len(summary['tolerated_newer_keys'])}):"
+    )
+    for name, paths in summary["tolerated_newer_keys"].items():
+        print(f"  {name}: {', '.join(paths)}")
     print(f"\nexcluded ({len(summary['excluded'])}):")
     for name, why in summary["excluded"].items():
         print(f"  {name}: {why}")

@@ -47,12 +47,17 @@ class Step:
 
 @dataclass
 class Rec(Step):
-    """Replay a record. ``account`` selects the credentials; serial records need ``server``."""
+    """Replay a record. ``account`` selects the credentials; serial records need ``server``.
+
+    ``tolerated`` names keys the API gained after the record was made; ``partial`` marks a
+    hand-written fragment, whose keys must all be there while other keys are not compared.
+    """
 
     name: str
     account: str = "main"
     server: str | None = None
     tolerated: tuple[str, ...] = ()
+    partial: bool = False
 
     @property
     def records(self) -> tuple[str, ...]:  # type: ignore[override]
@@ -64,7 +69,7 @@ class Rec(Step):
             server = ctx.ids.get(rid(self.server)) if self.server else None
             ctx.replay_serial(record, server or "", self.tolerated)
         else:
-            ctx.replay(record, self.account, self.tolerated)
+            ctx.replay(record, self.account, self.tolerated, partial=self.partial)
 
 
 @dataclass

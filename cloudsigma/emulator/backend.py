@@ -621,15 +621,18 @@ class Backend:
         number = fields.integer(body, "chunk_number", minimum=0)
         size = fields.integer(body, "chunk_size", minimum=1)
         offset = number * size
+        # As with resumable chunks, the last chunk also holds the remainder.
+        last = number >= max(1, upload.size // size) - 1
+        length = upload.size - offset if last else size
         if offset >= upload.size:
             raise validation(
                 f"chunk {number} of {size} bytes starts beyond the drive size {upload.size}",
                 "chunk_number",
             )
-        if number in upload.chunks or upload.covers(offset, min(upload.size, offset + size)):
+        if number in upload.chunks or upload.covers(offset, offset + length):
             raise ApiError(
                 416, "validation", f"chunk {number} was already uploaded", "chunk_number"
             )
-        token = upload.new_link(number, offset, min(size, upload.size - offset))
+        token = upload.new_link(number, offset, length)
         self.link_index[token] = (account, drive["uuid"])
         return {"link": f"{API}drives/{drive['uuid']}/upload/{token}/"}

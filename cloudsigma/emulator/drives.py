@@ -343,7 +343,10 @@ class Drives(Collection):
             "size": max(size, source["size"]),
             "media": fields.choice(body, "media", MEDIA, source["media"]),
             "storage_type": fields.choice(
-                body, "storage_type", STORAGE_TYPES, source["storage_type"]
+                body,
+                "storage_type",
+                STORAGE_TYPES,
+                source.get("storage_type") or self.backend.capabilities["default_storage_type"],
             ),
             "affinities": fields.sequence(body, "affinities", list(source["affinities"])),
             "meta": dict(source["meta"]),

@@ -196,11 +196,10 @@ class ApiServer(TransferHandlers):
 
     @staticmethod
     async def add_request_id(request: web.Request, response: web.StreamResponse) -> None:
-        response.headers["X-REQUEST-ID"] = request.get("request_id") or secrets.token_hex(8)
+        response.headers["X-REQUEST-ID"] = secrets.token_hex(8)
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Callable[..., Awaitable]):
-        request["request_id"] = secrets.token_hex(8)
         try:
             response = await handler(request)
         except ApiError as error:

@@ -258,6 +258,10 @@ class Emulator:
         """
         return self.call(self.backend.transitions.advance, seconds)
 
+    def step(self) -> bool:
+        """Apply only the earliest pending status change; returns whether there was one."""
+        return self.call(self.backend.transitions.step)
+
     @property
     def journal(self) -> list[dict]:
         """The requests seen so far: ``{"method", "path", "status"}``."""

@@ -120,6 +120,20 @@ class Transitions:
             applied += 1
         return applied
 
+    def step(self) -> bool:
+        """Apply the earliest scheduled change only.
+
+        :returns: whether there was one.
+        """
+        if not self._pending:
+            return False
+        token = min(self._pending, key=lambda t: (self._pending[t][0], t))
+        handle = self._pending[token][2]
+        if handle is not None:
+            handle.cancel()
+        self._fire(token)
+        return True
+
     def clear(self) -> None:
         """Forget every scheduled change (used by reset)."""
         for _due, _callback, handle in self._pending.values():

@@ -28,8 +28,9 @@ async def stream_into(reader: Any, write, limit: int) -> int:
     :raises ApiError: 400 when more than ``limit`` bytes arrive.
     """
     offset = 0
+    read = reader.read_chunk if hasattr(reader, "read_chunk") else reader.read
     while True:
-        block = await reader.read(BLOCK)
+        block = await read(BLOCK)
         if not block:
             return offset
         if offset + len(block) > limit:

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,8 @@ class Download(ChunkWorkers):
     retry_policy: Retry = _chunks.DEFAULT_CHUNK_RETRY
     #: Bytes taken from the socket and written at a time; bounds memory per thread.
     read_block = 1024**2
+    #: Seconds between checkpoints (data synced to disk, then finished ranges recorded).
+    checkpoint_interval = 2.0
 
     def __init__(
         self,
@@ -83,6 +86,8 @@ class Download(ChunkWorkers):
         self.c = self.drives.c
         self.size = 0
         self.done: set[int] = set()
+        self._recorded: set[int] = set()
+        self._last_checkpoint = 0.0
         self._fd = -1
         self._init_workers()
 
@@ -133,7 +138,8 @@ class Download(ChunkWorkers):
             self.done = set()
             os.ftruncate(fd, 0)
             os.ftruncate(fd, self.size)
-            self._write_state()
+            self._write_state(set())
+        self._recorded = set(self.done)
         self.uploaded_size = sum(r.size for r in self._ranges() if r.number in self.done)
         return fd
 
@@ -146,13 +152,13 @@ class Download(ChunkWorkers):
         same_drive = state.get("uuid") == self.uuid and state.get("size") == self.size
         return state if same_drive and isinstance(state.get("chunk_size"), int) else None
 
-    def _write_state(self) -> None:
+    def _write_state(self, finished: set[int]) -> None:
         """Record the finished ranges; written whole then renamed, so never half-written."""
         state = {
             "uuid": self.uuid,
             "size": self.size,
             "chunk_size": self.chunk_size,
-            "done": sorted(self.done),
+            "done": sorted(finished),
         }
         temporary = self.state_path + ".tmp"
         with open(temporary, "w", encoding="utf-8") as state_file:
@@ -167,15 +173,39 @@ class Download(ChunkWorkers):
         if not missing:
             return
         # The first range also tells whether the server honours Range at all.
-        if self._fetch_range(missing[0], allow_whole_body=True):
+        try:
+            if self._fetch_range(missing[0], allow_whole_body=True):
+                return
+            for chunk in missing[1:]:
+                self.queue.put(chunk)
+            if not self.queue.empty():
+                self._start_workers("cloudsigma-download", self._work)
+                self._wait_for_workers()
+            else:
+                self.report_progress()
+        finally:
+            self._checkpoint()
+
+    def _tick(self) -> None:
+        if time.monotonic() - self._last_checkpoint >= self.checkpoint_interval:
+            self._checkpoint()
+        self.report_progress()
+
+    def _checkpoint(self) -> None:
+        """Sync the data written so far, then record the ranges it holds.
+
+        Runs in the waiting thread, so workers never wait for the disk. Ranges finish
+        after their bytes are written, so those in the snapshot are all on disk after the
+        sync; a range finished since is recorded at the next checkpoint.
+        """
+        with self.progress_lock:
+            finished = set(self.done)
+        self._last_checkpoint = time.monotonic()
+        if finished == self._recorded:
             return
-        for chunk in missing[1:]:
-            self.queue.put(chunk)
-        if not self.queue.empty():
-            self._start_workers("cloudsigma-download", self._work)
-            self._wait_for_workers()
-        else:
-            self.report_progress()
+        _sync_data(self._fd)
+        self._write_state(finished)
+        self._recorded = finished
 
     def _handle_chunk(self, chunk: ChunkSpec) -> None:
         self._fetch_range(chunk)
@@ -257,15 +287,12 @@ class Download(ChunkWorkers):
         self.update_progress(-self.uploaded_size)
         self.done = set()
         self._write_body(resp, 0, self.size)
-        self.done = {r.number for r in self._ranges()}
-        self._write_state()
+        with self.progress_lock:
+            self.done = {r.number for r in self._ranges()}
 
     def _mark_done(self, number: int) -> None:
-        # Data reaches the disk before the state file says it is there.
-        _sync_data(self._fd)
         with self.progress_lock:
             self.done.add(number)
-            self._write_state()
 
 
 def download_drive(

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -91,6 +92,7 @@ class Upload(ChunkWorkers, ResourceBase):
         self.progress_callback = progress_callback
         self.progress_report_interval = progress_report_interval
         self._drive_size: int | None = None
+        self._fresh_drive = False
         self._init_workers()
 
     @property
@@ -111,6 +113,9 @@ class Upload(ChunkWorkers, ResourceBase):
         """
         if self.file_size == 0:
             raise UploadError(f"{self.image_path} is empty; there is nothing to upload")
+        # A drive created just now holds no chunk: asking about each one would only cost
+        # a round trip per chunk. A chunk that failed is asked about before it is sent again.
+        self._fresh_drive = not self.drive_uuid
         if not self.drive_uuid:
             self.drive_uuid = _single(self.create(self.create_data))["uuid"]
             self._drive_size = None
@@ -174,8 +179,14 @@ class Upload(ChunkWorkers, ResourceBase):
         :raises ChunkUploadError: after the retries, or at once for a non-transient answer.
         """
         end = chunk_offset + real_chunk_size - 1
+        attempts = itertools.count()
+
+        def attempt() -> bool:
+            ask_first = not self._fresh_drive or next(attempts) > 0
+            return self._send_chunk(chunk_number, chunk_offset, real_chunk_size, ask_first)
+
         return _chunks.with_retries(
-            lambda: self._send_chunk(chunk_number, chunk_offset, real_chunk_size),
+            attempt,
             self.retry_policy,
             f"chunk {chunk_number} (bytes {chunk_offset}-{end}) of {self.image_path}",
             f"upload again with drive_uuid={self.drive_uuid!r} to resume",
@@ -183,13 +194,14 @@ class Upload(ChunkWorkers, ResourceBase):
             ChunkUploadError,
         )
 
-    def _send_chunk(self, chunk_number: int, chunk_offset: int, real_chunk_size: int) -> bool:
+    def _send_chunk(
+        self, chunk_number: int, chunk_offset: int, real_chunk_size: int, ask_first: bool = True
+    ) -> bool:
         session, url, timeout = self._session(), self._upload_url(), self._timeout()
         fields = self._resumable_fields(chunk_number)
-        with session.get(url, params=fields, timeout=timeout) as check:
-            if check.ok:
-                LOG.debug("chunk %d of %s is already stored", chunk_number, self.drive_uuid)
-                return False
+        if ask_first and self._is_stored(session, url, fields, timeout):
+            LOG.debug("chunk %d of %s is already stored", chunk_number, self.drive_uuid)
+            return False
         prefix, suffix, content_type = _chunks.multipart_frame(
             fields.items(), "file", os.path.basename(self.image_path)
         )
@@ -202,6 +214,14 @@ class Upload(ChunkWorkers, ResourceBase):
                     f"the server refused it: {_excerpt(response)}", response.status_code
                 )
         return True
+
+    @staticmethod
+    def _is_stored(
+        session: requests.Session, url: str, fields: dict[str, str], timeout: tuple[float, float]
+    ) -> bool:
+        """The resumable.js test: a 2xx answer to GET means the chunk is there."""
+        with session.get(url, params=fields, timeout=timeout) as check:
+            return check.ok
 
     def _resumable_fields(self, chunk_number: int) -> dict[str, str]:
         filename = os.path.basename(self.image_path)

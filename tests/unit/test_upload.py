@@ -193,6 +193,7 @@ def test_a_failed_chunk_is_sent_again_until_it_is_stored(make_image):
 
     assert api.posts.count(2) == 3
     assert api.posts.count(1) == api.posts.count(3) == 1
+    assert api.checks == [2, 2]  # a new drive holds nothing: only a failed chunk is asked about
     assert api.stored_bytes() == Path(path).read_bytes()
 
 

@@ -18,7 +18,8 @@ from .scenarios import EXCLUDED, PARTIAL, out_of_scope
 def build_summary() -> dict:
     records = load_records()
     with started_emulator() as emulator:
-        outcomes = ConformanceRun(emulator, records).run_all()
+        run = ConformanceRun(emulator, records)
+        outcomes = run.run_all()
     main_corpus = [n for n, r in records.items() if r.source == "exchanges.jsonl"]
     disagreements = {n: o.describe() for n, o in sorted(outcomes.items()) if not o.agrees}
     tolerated = {n: o.tolerated for n, o in sorted(outcomes.items()) if o.tolerated}
@@ -29,6 +30,7 @@ def build_summary() -> dict:
         "covered_from_corpus": sum(1 for n in outcomes if n in main_corpus),
         "agree": sum(1 for o in outcomes.values() if o.agrees),
         "disagreements": disagreements,
+        "setup_problems": run.problems,
         "excluded": dict(sorted(EXCLUDED.items())),
         "out_of_scope": dict(sorted(out_of_scope(records).items())),
         "partial_records": dict(PARTIAL),
@@ -46,6 +48,10 @@ def print_summary(summary: dict) -> None:
     print("\ndisagreements:")
     for name, why in summary["disagreements"].items():
         print(f"  {name}: {why}")
+    print("\nsetup problems (requests the scenarios make that the emulator refused):")
+    for scenario, problems in summary["setup_problems"].items():
+        for problem in problems:
+            print(f"  [{scenario}] {problem}")
     print("\npartial records (only their keys are required):")
     for name, why in summary["partial_records"].items():
         print(f"  {name}: {why}")

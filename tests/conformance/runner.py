@@ -39,6 +39,7 @@ class ConformanceRun:
         self.records = records if records is not None else load_records()
         self.owner = scenario_of_records()
         self.outcomes: dict[str, Outcome] = {}
+        self.problems: dict[str, list[str]] = {}
         self._done: set[str] = set()
 
     def outcome(self, name: str) -> Outcome:
@@ -66,6 +67,8 @@ class ConformanceRun:
                     ctx.problems.append(f"step {step!r:.120} raised {exc!r:.200}")
         finally:
             ctx.close()
+        if ctx.problems:
+            self.problems[scenario] = list(ctx.problems)
         for step in SCENARIOS[scenario]:
             for name in step.records:
                 outcome = ctx.outcomes.get(name)

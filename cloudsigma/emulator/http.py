@@ -329,8 +329,11 @@ class ApiServer(TransferHandlers):
         if request.method == "OPTIONS":
             return self.options(segments)
         handler, params, allowed = match_route(request.method, segments)
+        known = bool(segments) and (
+            segments[0] in self.backend.collections or segments[0] == "accounts"
+        )
         if handler is None:
-            if allowed:
+            if allowed and known:
                 raise ApiError(
                     405,
                     "validation",

@@ -204,19 +204,12 @@ class Keypairs(SimpleCollection):
     has_acl_fields = True
     has_owner = False
 
-    def complete(self, account: Account, keypair: dict) -> dict:
-        if not keypair["public_key"]:
-            algorithm = keypair.pop("algorithm_type", None) or "rsa"
-            keypair["private_key"], keypair["public_key"] = generate_keypair(algorithm)
-        keypair["fingerprint"] = fingerprint(keypair["public_key"])
-        return keypair
-
     def prepare(self, account: Account, values: dict, query: dict) -> dict:
         algorithm = fields.choice(values, "algorithm_type", ("rsa", "ed25519"), None)
-        keypair = super().prepare(account, dict(values), query)
-        if algorithm and not keypair["public_key"]:
-            keypair["private_key"], keypair["public_key"] = generate_keypair(algorithm)
-            keypair["fingerprint"] = fingerprint(keypair["public_key"])
+        keypair = super().prepare(account, values, query)
+        if not keypair["public_key"]:
+            keypair["private_key"], keypair["public_key"] = generate_keypair(algorithm or "rsa")
+        keypair["fingerprint"] = fingerprint(keypair["public_key"])
         return keypair
 
     def check_update(self, account: Account, keypair: dict, values: dict) -> dict:

@@ -6,10 +6,13 @@ account already had (drives, servers, tags, ...) and map the recorded uuids to t
 
 from __future__ import annotations
 
+import time
 from functools import cache
 
 from .replay import Account, Replayer, key_paths, load_records
 from .steps import (
+    POLL_SECONDS,
+    WAIT_SECONDS,
     Act,
     Alias,
     Create,
@@ -100,7 +103,7 @@ def attach(*drives: tuple[str, str, str]) -> list[dict]:
 
 
 def grantee_account(ctx: Replayer) -> None:
-    """Create the second account that ACLs share with, and map recorded users to both."""
+    """Create the second account that ACLs share with; map the recorded grantee to it."""
     ctx.emulator.create_account(GRANTEE_EMAIL, GRANTEE_PASSWORD)
     ctx.accounts["grantee"] = Account(GRANTEE_EMAIL, GRANTEE_PASSWORD)
     grantee = ctx.request("GET", "profile/", account="grantee").json()
@@ -120,7 +123,8 @@ def main_user(*shorts: str) -> Do:
 
 
 @cache
-def ctx_records() -> dict:
+def corpus_records() -> dict:
+    """The corpus, loaded once for the setup steps that look at recorded answers."""
     return load_records()
 
 
@@ -129,7 +133,7 @@ def library_drive(record: str, short: str) -> Do:
 
     def bind(ctx: Replayer) -> None:
         objects = ctx.request("GET", "libdrives/", query={"limit": "0"}).json()["objects"]
-        wanted = key_paths(ctx_records()[record].response_body)
+        wanted = key_paths(corpus_records()[record].response_body)
         best = max(objects, key=lambda obj: len(wanted & key_paths(obj)))
         ctx.ids.bind(rid(short), best["uuid"])
 
@@ -649,16 +653,13 @@ def _set_scheduler(ctx: Replayer, drive_short: str) -> None:
 
 
 def _wait_job(ctx: Replayer, job_short: str) -> None:
-    import time
-
     uuid = ctx.ids.get(rid(job_short))
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
-        job = ctx.request("GET", f"jobs/{uuid}/").json()
-        if job.get("state") == "success":
+        if ctx.request("GET", f"jobs/{uuid}/").json().get("state") == "success":
             return
-        time.sleep(0.02)
-    raise TimeoutError(f"job {uuid} did not finish")
+        time.sleep(POLL_SECONDS)
+    raise TimeoutError(f"job {uuid} did not finish within {WAIT_SECONDS} s")
 
 
 #: Records left out on purpose, with the reason (guide section 10 and the target list).

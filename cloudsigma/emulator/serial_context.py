@@ -206,6 +206,18 @@ class SerialContextServer:
             os.close(fd)
         self._thread = self._fds = self.path = None
 
+    def inject(self, data: bytes) -> None:
+        """Send ``data`` to the guest side as it is, between answers.
+
+        This stands in for line noise or for the answer to a request whose reader gave up,
+        so that a reader's handling of stale bytes can be tried.
+
+        :raises RuntimeError: if the server is not running.
+        """
+        if self._fds is None:
+            raise RuntimeError("the context server is not running; call start() first")
+        self._send(self._fds, bytes(data))
+
     def answer(self, path: str) -> bytes | None:
         """The bytes to send for a request of ``path``; ``None`` means send nothing."""
         try:

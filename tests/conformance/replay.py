@@ -14,6 +14,7 @@ import select
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,15 @@ def load_records() -> dict[str, Record]:
                     record = Record.from_json(json.loads(line), filename)
                     records[record.name] = record
     return records
+
+
+@cache
+def corpus_uuids() -> frozenset[str]:
+    """Every uuid written anywhere in the corpus files."""
+    found: set[str] = set()
+    for filename in CORPUS_FILES:
+        found.update(UUID_RE.findall((DATA_DIR / filename).read_text(encoding="utf-8")))
+    return frozenset(found)
 
 
 def key_paths(value: Any, prefix: str = "") -> set[str]:
@@ -302,14 +312,15 @@ class Replayer:
         """
         outcome = Outcome(record.name, self.scenario, record.status, notes=list(self.problems))
         self.outcomes[record.name] = outcome
+        path = self.ids.substitute_path(record.path)
+        query = {k: self.ids.substitute_text(v) for k, v in record.query.items()}
+        body = self.ids.substitute(record.request_body)
+        stale = self.unmapped_uuids([path, query, body])
+        if stale:
+            outcome.error = "scenario error: no setup maps the recorded " + ", ".join(stale)
+            return
         try:
-            answer = self.request(
-                record.method,
-                self.ids.substitute_path(record.path),
-                query={k: self.ids.substitute_text(v) for k, v in record.query.items()},
-                body=self.ids.substitute(record.request_body),
-                account=account,
-            )
+            answer = self.request(record.method, path, query=query, body=body, account=account)
         except requests.RequestException as exc:
             outcome.error = f"no answer: {exc.__class__.__name__}: {exc}"
             return
@@ -328,6 +339,12 @@ class Replayer:
             outcome.missing, outcome.extra, outcome.tolerated = missing, extra, allowed
             if record.method != "GET" or not _is_listing(record.response_body):
                 self.ids.learn(record.response_body, body)
+
+    def unmapped_uuids(self, request: Any) -> list[str]:
+        """Recorded uuids still in a request after substitution (a scenario lacks a setup)."""
+        sent = set(UUID_RE.findall(json.dumps(request)))
+        mapped = set(self.ids.mapping.values())
+        return sorted(uuid for uuid in sent & corpus_uuids() if uuid not in mapped)
 
     def replay_serial(
         self, record: Record, server_uuid: str, tolerated: Iterable[str] = ()

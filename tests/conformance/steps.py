@@ -9,20 +9,18 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from .replay import CORPUS_FILES, DATA_DIR, UUID_RE, Record, Replayer
+from .replay import Record, Replayer, corpus_uuids
 
 WAIT_SECONDS = 15.0
 POLL_SECONDS = 0.02
 
 
 @cache
-def _corpus_uuids() -> dict[str, str]:
-    """Every uuid of the corpus files, by its first 8 characters."""
+def _uuids_by_prefix() -> dict[str, str]:
+    """Every corpus uuid by its first 8 characters (prefixes shared by two are left out)."""
     found: dict[str, set[str]] = {}
-    for filename in CORPUS_FILES:
-        text = (DATA_DIR / filename).read_text(encoding="utf-8")
-        for uuid in UUID_RE.findall(text):
-            found.setdefault(uuid[:8], set()).add(uuid)
+    for uuid in corpus_uuids():
+        found.setdefault(uuid[:8], set()).add(uuid)
     return {prefix: uuids.pop() for prefix, uuids in found.items() if len(uuids) == 1}
 
 
@@ -32,7 +30,7 @@ def rid(short: str) -> str:
     :raises KeyError: when the prefix names no uuid of the corpus, or more than one.
     """
     if re.fullmatch(r"[0-9a-f]{8}", short):
-        return _corpus_uuids()[short]
+        return _uuids_by_prefix()[short]
     return short
 
 

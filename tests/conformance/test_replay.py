@@ -6,9 +6,11 @@ key paths as the recorded body (see ``replay.compare_shapes``). One test per rec
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
-from .replay import IdMap, compare_shapes, key_paths, load_records
+from .replay import IdMap, Replayer, compare_shapes, key_paths, load_records
 from .scenarios import EXCLUDED, out_of_scope, scenario_of_records
 
 RECORDS = load_records()
@@ -86,3 +88,16 @@ def test_id_map_maps_short_ids_only_as_whole_path_segments():
         "/api/2.0/subscriptioncalculator/1001/action/"
     )
     assert ids.substitute("a7272b") == "a7272b"
+
+
+def test_a_recorded_uuid_left_in_a_request_is_a_scenario_error():
+    emulator = SimpleNamespace(
+        api_endpoint="http://127.0.0.1:1/api/2.0/", username="u@example.com", password="p"
+    )
+    ctx = Replayer(emulator, "unit")
+    recorded = "5d3bb6d8-ce39-41e8-8742-2ba5af5ef2d0"
+    request = ["/api/2.0/drives/" + recorded + "/", {}, None]
+    assert ctx.unmapped_uuids(request) == [recorded]
+    ctx.ids.bind(recorded, "emulator-uuid")
+    assert ctx.unmapped_uuids(ctx.ids.substitute(request)) == []
+    ctx.close()

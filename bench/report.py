@@ -44,9 +44,8 @@ def format_value(value: float, unit: str) -> str:
 
 
 def format_spread(series: Series) -> str:
-    low, high = series.low, series.high
-    digits = ".0f" if high >= 100 else ".3g"
-    return f"{low:{digits}}–{high:{digits}}"
+    digits = ",.0f" if series.high >= 100 else ".3g"
+    return f"{series.low:{digits}}–{series.high:{digits}}"
 
 
 def ratio_to(series: Series, baseline: Series | None) -> str:
@@ -55,7 +54,8 @@ def ratio_to(series: Series, baseline: Series | None) -> str:
         return ""
     if series is baseline:
         return "baseline"
-    return f"{series.median / baseline.median:.2f}x"
+    ratio = series.median / baseline.median
+    return f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:.2g}x"
 
 
 def evaluate(target: Target, bench: Benchmark) -> dict[str, Any]:

@@ -22,7 +22,9 @@ def build_summary() -> dict:
         outcomes = run.run_all()
     main_corpus = [n for n, r in records.items() if r.source == "exchanges.jsonl"]
     disagreements = {n: o.describe() for n, o in sorted(outcomes.items()) if not o.agrees}
-    tolerated = {n: o.tolerated for n, o in sorted(outcomes.items()) if o.tolerated}
+    tolerated = {
+        n: o.tolerated for n, o in sorted(outcomes.items()) if o.tolerated and n not in PARTIAL
+    }
     return {
         "corpus_records": len(main_corpus),
         "historical_records": len(records) - len(main_corpus),

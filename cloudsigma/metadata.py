@@ -200,8 +200,7 @@ class GetServerMetadata:
     def result(self) -> dict[str, Any]:
         """The whole context as last read by :meth:`get`; read now if it never was."""
         if self._result is None:
-            self.get()
-        assert self._result is not None
+            return self.get()
         return self._result
 
     def get(self, path: str | None = None) -> Any:

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import binascii
 import collections
+import itertools
 import json
 import logging
 import re
@@ -33,6 +34,7 @@ LOG = logging.getLogger("cloudsigma.emulator")
 MAX_JSON_BODY = 16 * 1024 * 1024
 #: The largest chunk accepted by the upload endpoints.
 MAX_CHUNK = 512 * 1024 * 1024
+JSON_HEADERS = {"Content-Type": "application/json"}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ASYNC_AUTH_LIFETIME = 120
 JSON_TYPES = ("application/json", "application/*", "*/*", "text/*", "text/json", "text/plain")
@@ -75,47 +77,70 @@ CONTROL = {
 }
 #: Handlers that need no credentials (the link itself is the secret).
 PUBLIC = frozenset({"link_chunk"})
-_COMPILED = [
-    (method, [seg for seg in pattern.split("/")], handler) for method, pattern, handler in ROUTES
-]
+
+
+class _Route:
+    """One row of :data:`ROUTES`, compiled to literal checks and parameter positions."""
+
+    __slots__ = ("method", "handler", "size", "literals", "params", "rest")
+
+    def __init__(self, method: str, pattern: str, handler: str) -> None:
+        parts = pattern.split("/")
+        self.method, self.handler = method, handler
+        self.rest = parts[-1][1:-2] if parts[-1].endswith("*}") else None
+        if self.rest is not None:
+            parts = parts[:-1]
+        self.size = len(parts)
+        self.literals = tuple((i, p) for i, p in enumerate(parts) if not p.startswith("{"))
+        self.params = tuple((i, p[1:-1]) for i, p in enumerate(parts) if p.startswith("{"))
+
+    def match(self, segments: list[str]) -> dict | None:
+        if self.rest is None and len(segments) != self.size:
+            return None
+        if self.rest is not None and len(segments) <= self.size:
+            return None
+        for index, literal in self.literals:
+            if segments[index] != literal:
+                return None
+        params = {name: segments[index] for index, name in self.params}
+        if self.rest is not None:
+            params[self.rest] = "/".join(segments[self.size :])
+        return params
+
+
+_COMPILED = [_Route(*row) for row in ROUTES]
+_BY_LENGTH: dict[int, list[_Route]] = {}
+
+
+def _candidates(length: int) -> list[_Route]:
+    """Routes that can match a path of ``length`` segments, in table order (cached)."""
+    found = _BY_LENGTH.get(length)
+    if found is None:
+        found = [r for r in _COMPILED if (r.size == length if r.rest is None else length > r.size)]
+        if length < 16:
+            _BY_LENGTH[length] = found
+    return found
 
 
 def match_route(method: str, segments: list[str]) -> tuple[str | None, dict, set[str]]:
     """Find the handler for ``segments``; also return the methods the path allows."""
     allowed: set[str] = set()
-    for route_method, pattern, handler in _COMPILED:
-        params = _match(pattern, segments)
+    for route in _candidates(len(segments)):
+        params = route.match(segments)
         if params is None:
             continue
-        if route_method == method or (method == "HEAD" and route_method == "GET"):
-            return handler, params, allowed
-        allowed.add(route_method)
+        if route.method == method or (method == "HEAD" and route.method == "GET"):
+            return route.handler, params, allowed
+        allowed.add(route.method)
     return None, {}, allowed
 
 
-def _match(pattern: list[str], segments: list[str]) -> dict | None:
-    params: dict[str, str] = {}
-    for index, part in enumerate(pattern):
-        if part.endswith("*}"):
-            params[part[1:-2]] = "/".join(segments[index:])
-            return params if len(segments) > index else None
-        if index >= len(segments):
-            return None
-        if part.startswith("{"):
-            params[part[1:-1]] = segments[index]
-        elif part != segments[index]:
-            return None
-    return params if len(pattern) == len(segments) else None
-
-
 def dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+    return json.dumps(value).encode("ascii")
 
 
-def json_response(status: int, value: Any, headers: dict | None = None) -> web.Response:
-    response = web.Response(status=status, body=dumps(value), headers=headers)
-    response.content_type = "application/json"
-    return response
+def json_response(status: int, value: Any) -> web.Response:
+    return web.Response(status=status, body=dumps(value), headers=JSON_HEADERS)
 
 
 def error_response(error: ApiError) -> web.Response:
@@ -173,6 +198,8 @@ class ApiServer(TransferHandlers):
         self.hub: EventHub | None = None
         self.access_log = access_log
         self.on_reset: Callable[[], None] | None = None
+        self._id_prefix = secrets.token_hex(4)
+        self._request_ids = itertools.count(1)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.middleware], client_max_size=MAX_CHUNK + 65536)
@@ -194,9 +221,8 @@ class ApiServer(TransferHandlers):
         self.backend.listeners.append(self.hub.publish)
         self.backend.transitions.attach(loop.call_later)
 
-    @staticmethod
-    async def add_request_id(request: web.Request, response: web.StreamResponse) -> None:
-        response.headers["X-REQUEST-ID"] = secrets.token_hex(8)
+    async def add_request_id(self, request: web.Request, response: web.StreamResponse) -> None:
+        response.headers["X-REQUEST-ID"] = f"{self._id_prefix}{next(self._request_ids):08x}"
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Callable[..., Awaitable]):

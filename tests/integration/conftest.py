@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from integration_support import GIB, Api, ResourceTracker, unique_name
 
+from cloudsigma.policies import WaitPolicy
+
 
 @pytest.fixture(scope="session")
 def wait_timeout(live: bool) -> float:
@@ -20,13 +22,22 @@ def wait_timeout(live: bool) -> float:
     return 600.0 if live else 20.0
 
 
+@pytest.fixture(scope="session")
+def wait_policy(live: bool, wait_timeout: float) -> WaitPolicy:
+    """How the SDK's wait helpers poll: every few seconds live, every few ms offline."""
+    if live:
+        return WaitPolicy(timeout=wait_timeout, interval=2, max_interval=15)
+    return WaitPolicy(timeout=wait_timeout, interval=0.02, max_interval=0.2)
+
+
 @pytest.fixture
-def api(request: pytest.FixtureRequest, live: bool) -> Iterator[Api]:
+def api(request: pytest.FixtureRequest, live: bool, wait_policy: WaitPolicy) -> Iterator[Api]:
     """The SDK resources of the account under test."""
     if live:
-        clients = Api(live=True)
+        clients = Api(live=True, wait_policy=wait_policy)
     else:
-        clients = Api(live=False, emulator=request.getfixturevalue("cloudsigma_emulator"))
+        emulator = request.getfixturevalue("cloudsigma_emulator")
+        clients = Api(live=False, emulator=emulator, wait_policy=wait_policy)
     yield clients
     clients.close()
 
@@ -40,7 +51,9 @@ def live_config(live: bool) -> Callable[[str], str | None]:
 
 
 @pytest.fixture
-def second_api(api: Api, live_config: Callable[[str], str | None]) -> Iterator[Api]:
+def second_api(
+    api: Api, live_config: Callable[[str], str | None], wait_policy: WaitPolicy
+) -> Iterator[Api]:
     """A second account, to share objects with through ACLs."""
     if api.live:
         username, password = live_config("acl_username"), live_config("acl_password")
@@ -51,11 +64,15 @@ def second_api(api: Api, live_config: Callable[[str], str | None]) -> Iterator[A
             )
         from cloudsigma.conf import config
 
-        grantee = Api(config["api_endpoint"], username, password, live=True)
+        grantee = Api(
+            config["api_endpoint"], username, password, live=True, wait_policy=wait_policy
+        )
     else:
         email, password = f"{unique_name('grantee')}@example.com", "grantee-password-1"
         api.emulator.create_account(email, password)
-        grantee = Api(api.emulator.api_endpoint, email, password, live=False)
+        grantee = Api(
+            api.emulator.api_endpoint, email, password, live=False, wait_policy=wait_policy
+        )
     yield grantee
     grantee.close()
 

@@ -30,7 +30,9 @@ class Api:
         configured account.
     """
 
-    def __init__(self, *client_args: str, live: bool, emulator: Any = None) -> None:
+    def __init__(
+        self, *client_args: str, live: bool, emulator: Any = None, wait_policy: Any = None
+    ) -> None:
         self.client_args = client_args
         self.live = live
         self.emulator = emulator
@@ -43,6 +45,13 @@ class Api:
         self.vlans = resource.VLAN(*client_args)
         self.subscriptions = resource.Subscriptions(*client_args)
         self.profile = resource.Profile(*client_args)
+        if wait_policy is not None:
+            for collection in self.resources():
+                collection.wait_policy = wait_policy
+
+    def resources(self) -> list[resource.ResourceBase]:
+        """Every resource object of this account."""
+        return [v for v in vars(self).values() if isinstance(v, resource.ResourceBase)]
 
     def websocket(self, timeout: float) -> resource.Websocket:
         """A websocket of the configured account; open it before making the change to see."""
@@ -50,9 +59,8 @@ class Api:
 
     def close(self) -> None:
         """Close the pooled connections of every resource's client."""
-        for value in vars(self).values():
-            if isinstance(value, resource.ResourceBase):
-                value.c.close()
+        for collection in self.resources():
+            collection.c.close()
 
 
 class ResourceTracker:

@@ -8,6 +8,8 @@ import subprocess
 import pytest
 from sample_runner import sample_command
 
+from cloudsigma.policies import WaitPolicy
+
 
 @pytest.fixture
 def run_sample(cloudsigma_emulator):
@@ -32,6 +34,8 @@ def sdk(cloudsigma_emulator):
 
     def make(resource_class):
         made.append(resource_class())
+        # poll the emulator often: its state changes take milliseconds
+        made[-1].wait_policy = WaitPolicy(timeout=20, interval=0.02, max_interval=0.2)
         return made[-1]
 
     yield make

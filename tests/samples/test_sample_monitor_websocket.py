@@ -30,7 +30,9 @@ class Monitor:
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
+        self.result: tuple[int, str] | None = None
+        self.pump = threading.Thread(target=self._pump, daemon=True)
+        self.pump.start()
 
     def _pump(self) -> None:
         for line in self.process.stdout:
@@ -50,11 +52,15 @@ class Monitor:
         raise AssertionError(f"no line with {fragment!r} in {self.seen!r}")
 
     def finish(self, timeout: float = 30) -> tuple[int, str]:
-        returncode = self.process.wait(timeout=timeout)
-        stderr = self.process.stderr.read()
-        self.process.stdout.close()
-        self.process.stderr.close()
-        return returncode, stderr
+        """Wait for the exit; return the exit code and what went to stderr."""
+        if self.result is None:
+            returncode = self.process.wait(timeout=timeout)
+            self.pump.join(timeout)
+            stderr = self.process.stderr.read()
+            self.process.stdout.close()
+            self.process.stderr.close()
+            self.result = (returncode, stderr)
+        return self.result
 
     def stop(self) -> None:
         if self.process.poll() is None:

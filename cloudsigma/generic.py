@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 import simplejson
+import urllib3.exceptions
 from requests.structures import CaseInsensitiveDict
 
 from cloudsigma import conf, errors
@@ -418,7 +419,8 @@ class GenericClient:
         query_params: dict[str, Any] | None,
         headers: dict[str, str] | None,
         authenticate: bool,
-    ) -> requests.PreparedRequest:
+    ) -> tuple[requests.PreparedRequest, ResponseHook]:
+        """The prepared request, and the response hook to call once its body is read."""
         req_args = self._get_req_args(data, query_params, authenticate=authenticate)
         merged = CaseInsensitiveDict(req_args["headers"])
         if files is not None:
@@ -432,16 +434,14 @@ class GenericClient:
             headers=merged,
             params=req_args.get("params"),
             auth=req_args.get("auth"),
-            hooks=req_args["hooks"],
         )
         try:
-            if authenticate:
-                return self._http.prepare_request(request)
-            return request.prepare()
+            prepared = self._http.prepare_request(request) if authenticate else request.prepare()
         except (requests.exceptions.InvalidURL, ValueError) as exc:
             raise errors.TransportError(
                 f"cannot send {method} {_safe_url(full_url)}: {exc}; check api_endpoint"
             ) from exc
+        return prepared, req_args["hooks"]["response"]
 
     def _send_with_retries(
         self,
@@ -454,27 +454,30 @@ class GenericClient:
         authenticate: bool,
         timeout: Timeout | float | None,
     ) -> requests.Response:
-        prepared = self._prepare(method, full_url, data, files, query_params, headers, authenticate)
+        prepared, hook = self._prepare(
+            method, full_url, data, files, query_params, headers, authenticate
+        )
         policy = Timeout.coerce(timeout) if timeout is not None else self.timeout
-        settings = self._http.merge_environment_settings(prepared.url, {}, None, self.verify, None)
+        settings: dict[str, Any] = dict(
+            self._http.merge_environment_settings(prepared.url, {}, None, self.verify, None)
+        )
+        settings["stream"] = True  # the body is read by _send_once, which sees it cut off
         retries_done = 0
         while True:
             try:
-                response = self._http.send(
-                    prepared, timeout=policy.as_requests(), allow_redirects=True, **settings
-                )
+                response = self._send_once(prepared, policy, settings)
             except requests.RequestException as exc:
                 if not self.retry.allows_error(method, exc, retries_done):
                     raise self._transport_error(method, full_url, exc, policy) from exc
                 delay = self.retry.backoff(retries_done)
                 reason = _root_reason(exc)
             else:
+                hook(response)
                 if not self.retry.allows_status(method, response.status_code, retries_done):
                     return response
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 delay = self.retry.backoff(retries_done, retry_after)
                 reason = f"status {response.status_code}"
-                response.close()
             retries_done += 1
             LOG.warning(
                 "%s %s failed (%s); retry %d of %d in %.2f s",
@@ -487,11 +490,48 @@ class GenericClient:
             )
             _sleep(delay)
 
+    def _send_once(
+        self, prepared: requests.PreparedRequest, policy: Timeout, settings: dict[str, Any]
+    ) -> requests.Response:
+        """Send once and read the whole body; a body cut short raises :class:`_CutOffBody`."""
+        response = self._http.send(
+            prepared, timeout=policy.as_requests(), allow_redirects=True, **settings
+        )
+        raw = response.raw
+        if hasattr(raw, "enforce_content_length"):
+            raw.enforce_content_length = False  # checked below, keeping the bytes that arrived
+        chunks: list[bytes] = []
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                chunks.append(chunk)
+        except (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ) as exc:
+            response.close()
+            raise _CutOffBody(exc, response, b"".join(chunks)) from exc
+        except requests.ConnectionError as exc:
+            response.close()
+            if exc.args and isinstance(exc.args[0], urllib3.exceptions.ReadTimeoutError):
+                raise requests.ReadTimeout(
+                    exc.args[0]
+                ) from exc  # requests calls it a ConnectionError
+            raise
+        response._content = b"".join(chunks)
+        missing = _missing_bytes(prepared, response)
+        if missing:
+            response.close()
+            cause = urllib3.exceptions.IncompleteRead(missing[0], missing[1])
+            raise _CutOffBody(cause, response, response._content)
+        return response
+
     def _transport_error(
         self, method: str, full_url: str, exc: requests.RequestException, policy: Timeout
-    ) -> errors.TransportError:
+    ) -> errors.ApiClientError:
         what = f"{method} {_safe_url(full_url)}"
         reason = redact_text(_root_reason(exc), self._secrets())
+        if isinstance(exc, _CutOffBody):
+            return self._cut_off_error(what, exc, reason)
         if isinstance(exc, requests.ConnectTimeout):
             return errors.RequestTimeoutError(
                 f"{what}: no connection within {policy.connect:g} s; check api_endpoint and "
@@ -511,14 +551,20 @@ class GenericClient:
             return errors.TransportError(
                 f"{what}: cannot connect ({reason}); check api_endpoint and your network"
             )
-        if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-            return errors.TransportError(
-                f"{what}: the answer was cut off ({reason}); the API may have processed the "
-                "request, so check before sending it again"
-            )
         return errors.TransportError(
             f"{what}: the connection failed ({reason}); the API may have processed the request, "
             "so check before sending it again"
+        )
+
+    def _cut_off_error(self, what: str, exc: _CutOffBody, reason: str) -> errors.ApiClientError:
+        response = exc.answer
+        preview = redact_text(exc.partial[:200].decode("utf-8", "replace"), self._secrets())
+        return errors.InvalidResponseError(
+            f"{what} answered {response.status_code} with a body cut off after "
+            f"{len(exc.partial)} bytes ({reason}); it starts with {preview!r}; the API may have "
+            "processed the request, so check before sending it again",
+            status_code=response.status_code,
+            request_id=response.headers.get("X-REQUEST-ID"),
         )
 
     def _login_session(self) -> None:
@@ -635,6 +681,28 @@ class GenericClient:
     ) -> Any:
         """DELETE ``url`` (with ``data`` as a JSON body for bulk deletes)."""
         return self._request("DELETE", url, data, query_params)
+
+
+class _CutOffBody(requests.exceptions.ChunkedEncodingError):
+    """The answer's status arrived but its body was cut short."""
+
+    def __init__(self, cause: Exception, response: requests.Response, partial: bytes) -> None:
+        super().__init__(cause, response=response)
+        self.answer = response
+        self.partial = partial
+
+
+def _missing_bytes(
+    prepared: requests.PreparedRequest, response: requests.Response
+) -> tuple[int, int] | None:
+    """``(received, expected)`` when fewer bytes arrived than Content-Length announced."""
+    expected = response.headers.get("Content-Length", "")
+    if prepared.method == "HEAD" or response.status_code in (204, 304) or not expected.isdigit():
+        return None
+    received = response.raw.tell() if hasattr(response.raw, "tell") else None
+    if received is None or received >= int(expected):
+        return None
+    return received, int(expected)
 
 
 def _root_reason(exc: BaseException) -> str:

@@ -101,12 +101,13 @@ class Retry:
 
     def allows_error(self, method: str, exc: Exception, retries_done: int) -> bool:
         """Whether a transport failure of ``method`` may be retried now."""
-        if retries_done >= self.total:
-            return False
+        if retries_done >= self.total or isinstance(exc, requests.exceptions.SSLError):
+            return False  # a certificate will not change on a second attempt
         if never_reached_server(exc):
             return True
         return method.upper() in IDEMPOTENT_METHODS and isinstance(
-            exc, (requests.ConnectionError, requests.Timeout)
+            exc,
+            (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError),
         )
 
     def backoff(self, retries_done: int, retry_after: float | None = None) -> float:

@@ -140,9 +140,8 @@ class CountingServer(http.server.ThreadingHTTPServer):
         self.connections = 0
 
     def get_request(self) -> tuple[socket.socket, Any]:
-        request = super().get_request()
-        self.connections += 1
-        return request
+        self.connections += 1  # before accept(), so failed TLS handshakes count too
+        return super().get_request()
 
 
 def test_one_client_reuses_one_connection_for_many_calls() -> None:
@@ -155,6 +154,93 @@ def test_one_client_reuses_one_connection_for_many_calls() -> None:
             results = [client.get("/drives/") for _ in range(20)]
         assert results == [{"uuid": "a"}] * 20
         assert server.connections == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class CannedServer:
+    """Answers every connection with the same raw bytes, then closes it; counts connections."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.connections = 0
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                self.connections += 1
+                connection.recv(65536)
+                connection.sendall(self.answer)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/api/2.0/"
+
+    def close(self) -> None:
+        self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        self._thread.join(timeout=5)
+
+
+CUT_OFF = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n"
+    b"X-REQUEST-ID: cut-1\r\n\r\n"
+    b'{"objects": [{"uuid": "a'
+)
+
+
+@pytest.mark.parametrize(("method", "connections"), [("get", 2), ("post", 1)])
+def test_body_cut_off_is_an_invalid_response_retried_only_when_safe(
+    sleeps: list[float], method: str, connections: int
+) -> None:
+    server = CannedServer(CUT_OFF)
+    try:
+        client = GenericClient(server.endpoint, USERNAME, PASSWORD, retry=Retry(total=1))
+        call = client.get if method == "get" else lambda url: client.post(url, {})
+        with pytest.raises(errors.InvalidResponseError) as caught:
+            call("/drives/")
+        assert server.connections == connections
+    finally:
+        server.close()
+    error = caught.value
+    assert error.status_code == 200 and error.request_id == "cut-1"
+    assert "cut off after 24 bytes" in str(error)
+    assert '{"objects": [{"uuid": "a' in str(error)
+    assert len(sleeps) == connections - 1
+
+
+def test_tls_is_verified_with_the_configured_ca_bundle(tmp_path: Any) -> None:
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    server = CountingServer()
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    ca_path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    endpoint = f"https://127.0.0.1:{server.server_address[1]}/api/2.0/"
+    try:
+        trusted = GenericClient(endpoint, USERNAME, PASSWORD, verify=str(ca_path))
+        assert trusted.get("/drives/") == {"uuid": "a"}
+        untrusted = GenericClient(endpoint, USERNAME, PASSWORD, retry=3)
+        with pytest.raises(errors.TransportError, match="TLS verification failed") as caught:
+            untrusted.get("/drives/")
+        assert "ca_bundle" in str(caught.value)
+        assert server.connections == 2  # the certificate failure was not retried
     finally:
         server.shutdown()
         server.server_close()

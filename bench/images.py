@@ -212,12 +212,14 @@ def run_contender(args: argparse.Namespace) -> None:
 class EmulatorProcess:
     """The emulator in its own process, stopped by closing its stdin."""
 
-    def __init__(self) -> None:
+    def __init__(self, tmpdir: str | None = None) -> None:
+        env = dict(os.environ, TMPDIR=tmpdir) if tmpdir else None
         self.process = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "--serve"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            env=env,
         )
         self.info = json.loads(self.process.stdout.readline())
 
@@ -232,7 +234,7 @@ class EmulatorProcess:
 
 def contender_env(info: dict, workdir: str) -> dict[str, str]:
     config_path = os.path.join(workdir, "empty.conf")
-    open(config_path, "w").close()
+    os.close(os.open(config_path, os.O_WRONLY | os.O_CREAT, 0o600))
     env = dict(os.environ)
     env.update(
         CLOUDSIGMA_CONFIG=config_path,
@@ -266,12 +268,12 @@ def delete_drive(info: dict, drive_uuid: str) -> None:
 
 
 def run_benchmark(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory(prefix="cloudsigma-images-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="cloudsigma-images-", dir=args.tmpdir) as workdir:
         args.image = os.path.join(workdir, "sparse.raw")
         with open(args.image, "wb"):
             pass
         os.truncate(args.image, args.size)
-        emulator = EmulatorProcess()
+        emulator = EmulatorProcess(workdir)
         try:
             results = measure(args, emulator.info, workdir)
         finally:
@@ -288,7 +290,9 @@ def measure(args: argparse.Namespace, info: dict, workdir: str) -> dict[str, lis
     target = os.path.join(workdir, "download.raw")
     for round_number in range(args.rounds):
         keep = None
-        for name in [n for n in CONTENDERS if "upload" in n]:
+        # alternate the order, so that neither side always runs on a warmer machine
+        order = list(CONTENDERS) if round_number % 2 == 0 else list(reversed(CONTENDERS))
+        for name in [n for n in order if "upload" in n]:
             log(f"round {round_number + 1}: {name}")
             result = launch(name, args, env)
             results[name].append(result)
@@ -296,7 +300,7 @@ def measure(args: argparse.Namespace, info: dict, workdir: str) -> dict[str, lis
                 keep = result["drive"]
             else:
                 delete_drive(info, result["drive"])
-        for name in [n for n in CONTENDERS if "download" in n]:
+        for name in [n for n in order if "download" in n]:
             log(f"round {round_number + 1}: {name}")
             result = launch(name, args, env, drive=keep, target=target)
             if os.path.getsize(target) != args.size:
@@ -326,7 +330,7 @@ def print_report(args: argparse.Namespace, results: dict[str, list[dict]]) -> No
     print(
         f"\nimage {args.size / MiB:.0f} MiB sparse, chunk {args.chunk_size / MiB:g} MiB, "
         f"range {args.range_size / MiB:g} MiB, {args.threads} threads, "
-        f"median of {args.rounds} round(s)"
+        f"median of {args.rounds} round(s), files in {args.tmpdir or tempfile.gettempdir()}"
     )
     print(f"{'contender':<30} {'MB/s':>9} {'peak RSS MiB':>13}")
     for name in CONTENDERS:
@@ -356,6 +360,12 @@ def main() -> None:
     parser.add_argument("--range-size", type=parse_size, default=parse_size("8M"))
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--tmpdir",
+        default="/dev/shm" if os.path.isdir("/dev/shm") else None,
+        help="where the image, the downloads and the emulator's drive files go "
+        "(default /dev/shm, so that the disk does not set the pace)",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--contender", choices=CONTENDERS, help=argparse.SUPPRESS)

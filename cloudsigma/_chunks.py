@@ -217,6 +217,10 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, TRANSPORT_ERRORS)
 
 
+#: Failures that :func:`with_retries` looks at (others pass straight through).
+RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (TransferAttemptError, *TRANSPORT_ERRORS)
+
+
 def with_retries(
     attempt: Callable[[], Any],
     policy: Retry,
@@ -235,7 +239,7 @@ def with_retries(
     while True:
         try:
             return attempt()
-        except (TransferAttemptError, *TRANSPORT_ERRORS) as exc:
+        except RETRYABLE_ERRORS as exc:
             failures += 1
             if not is_transient(exc) or failures > policy.total:
                 raise _final_error(

@@ -207,8 +207,14 @@ class Upload(ChunkWorkers, ResourceBase):
         )
         body = _chunks.read_chunk(self.image_path, chunk_offset, real_chunk_size, prefix, suffix)
         headers = {"Content-Type": content_type}
-        with session.post(url, data=body, headers=headers, timeout=timeout) as response:
-            del body
+        response = session.post(
+            url,
+            data=body,  # type: ignore[arg-type]  # any buffer goes out as it is
+            headers=headers,
+            timeout=timeout,
+        )
+        del body
+        with response:
             if not response.ok:
                 raise TransferAttemptError(
                     f"the server refused it: {_excerpt(response)}", response.status_code

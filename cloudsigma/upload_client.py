@@ -244,7 +244,10 @@ class CSUploader(ChunkWorkers):
             return False
         body = _chunks.read_chunk(self.image_path, chunk_offset, real_chunk_size)
         response = self._session().post(
-            self._link_url(link), data=body, headers=UPLOAD_HEADERS, timeout=self.timeout
+            self._link_url(link),
+            data=body,  # type: ignore[arg-type]  # any buffer goes out as it is
+            headers=UPLOAD_HEADERS,
+            timeout=self.timeout,
         )
         del body
         with response:

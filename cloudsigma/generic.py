@@ -344,7 +344,11 @@ class GenericClient:
         return values
 
     def _get_req_args(
-        self, body: Any = None, query_params: dict[str, Any] | None = None, *, authenticate=True
+        self,
+        body: Any = None,
+        query_params: dict[str, Any] | None = None,
+        *,
+        authenticate: bool = True,
     ) -> dict[str, Any]:
         """The ``requests`` arguments for a call: auth, headers, query parameters and hooks."""
         kwargs: dict[str, Any] = {

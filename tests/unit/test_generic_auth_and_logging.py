@@ -212,3 +212,43 @@ def test_unknown_log_level_in_the_hook_logs_an_error_and_keeps_the_next_hook(
 
     assert wrap_with_log_hook("NOISY", nxt) is nxt
     assert "unknown request_log_level" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("body", "hidden", "shown"),
+    [
+        (b'{"objects": [{"password": "pw-1", "name": "n"}]}', "pw-1", '"name": "n"'),
+        ('{"a": {"b": [{"vnc_password": "pw-2"}]}}', "pw-2", '"vnc_password": "<redacted>"'),
+        (b'{"sessionid": "sid-3", "csrftoken": "tok-3"}', "tok-3", '"csrftoken": "<redacted>"'),
+        ("username=u&password=pw-4&x=1", "pw-4", "password=<redacted>&x=1"),
+        ('{"password": "pw-5", "cut', "pw-5", '"password": "<redacted>'),
+        (b"\xff\xfe\x00rawdata", "rawdata", "<10 bytes of binary data>"),
+        ("", "nothing", ""),
+    ],
+)
+def test_redact_body(body: Any, hidden: str, shown: str) -> None:
+    from cloudsigma._redact import redact_body
+
+    text = redact_body(body)
+    assert hidden not in text and shown in text
+
+
+def test_long_bodies_are_shortened_in_the_log() -> None:
+    from cloudsigma._redact import MAX_LOGGED_BODY, redact_body
+
+    text = redact_body("x" * (MAX_LOGGED_BODY * 2))
+    assert len(text) < MAX_LOGGED_BODY + 100 and text.endswith(
+        f"({MAX_LOGGED_BODY * 2} characters)"
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["Authorization", "authorization", "Cookie", "Set-Cookie", "X-CSRFToken", "x-csrftoken"]
+)
+def test_redact_headers_is_case_insensitive(name: str) -> None:
+    from cloudsigma._redact import redact_headers
+
+    assert redact_headers({name: "secret", "Accept": "json"}) == {
+        name: "<redacted>",
+        "Accept": "json",
+    }

@@ -153,7 +153,9 @@ class ResourceBase:
             yield from objects
             offset += len(objects)
             total = (body.get("meta") or {}).get("total_count")
-            if not objects or len(objects) < page_size or (total is not None and offset >= total):
+            # trust total_count when given: a server may cap the page below page_size
+            finished = offset >= total if isinstance(total, int) else len(objects) < page_size
+            if not objects or finished:
                 return
 
     @staticmethod

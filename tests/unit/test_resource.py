@@ -547,6 +547,25 @@ def test_iter_all_pages_through_everything(total: int, page_size: int, requests:
 
 
 @responses.activate
+def test_iter_all_follows_total_count_when_the_server_caps_the_page() -> None:
+    drives = [{"uuid": f"d{i}"} for i in range(5)]
+    for offset in (0, 2, 4):
+        page = {"meta": {"limit": 2, "total_count": 5}, "objects": drives[offset : offset + 2]}
+        responses.get(API + "drives/", json=page)
+    assert list(make(resource.Drive).iter_all(page_size=100)) == drives
+    offsets = [dict(parse_qsl(urlsplit(c.request.url).query))["offset"] for c in responses.calls]
+    assert offsets == ["0", "2", "4"]
+
+
+@responses.activate
+def test_iter_all_without_total_count_stops_at_a_short_page() -> None:
+    responses.get(API + "drives/", json={"objects": [{"uuid": "a"}, {"uuid": "b"}]})
+    responses.get(API + "drives/", json={"objects": [{"uuid": "c"}]})
+    assert len(list(make(resource.Drive).iter_all(page_size=2))) == 3
+    assert len(responses.calls) == 2
+
+
+@responses.activate
 def test_iter_detail_uses_the_detail_listing() -> None:
     serve_pages(4, path="servers/detail/")
     assert len(list(make(resource.Server).iter_detail(page_size=2))) == 4

@@ -20,7 +20,7 @@ from cloudsigma import _chunks
 from cloudsigma._chunks import ChunkUploadError, UploadError
 from cloudsigma.policies import Retry, WaitPolicy
 from cloudsigma.resumable_upload import SizeMismatchError, Upload
-from cloudsigma.upload_client import CSUploader
+from cloudsigma.upload_client import CSUploader, console_progress
 
 API = "http://api.test:8123/api/2.0/"
 DRIVE_UUID = "8d8e7e51-3e0d-4a4a-9b2f-1f2bd6a1b5c1"
@@ -434,3 +434,107 @@ def test_read_chunk_frames_exactly_the_requested_bytes(make_image):
     assert bytes(framed) == b"<head>" + content[30:50] + b"<tail>"
     with pytest.raises(UploadError, match="ended at byte 100"):
         _chunks.read_chunk(path, 90, 20)
+
+
+@responses.activate
+def test_retry_resumes_the_same_drive_asking_before_sending(make_image):
+    path = make_image(3000)
+    api = FakeDriveApi(responses.mock)
+    api.post_failures = {3: [503] * 2}
+    upload = make_upload(path, chunk_size=1000, n_threads=1)
+    upload.retry_policy = Retry(total=1, backoff_factor=0.0)
+    with pytest.raises(ChunkUploadError):
+        upload.upload()
+    api.checks.clear()
+    api.posts.clear()
+
+    drive = upload.retry()
+
+    assert drive["uuid"] == DRIVE_UUID and len(api.created) == 1
+    assert sorted(api.checks) == [1, 2, 3] and api.posts == [3]
+    assert api.stored_bytes() == Path(path).read_bytes()
+    assert upload.uploaded_size == 3000
+
+
+class FakeLinkApi:
+    """The link protocol: upload_chunk hands out links, links take raw bytes."""
+
+    def __init__(self, rsps: responses.RequestsMock, size: int) -> None:
+        self.drive = {"uuid": DRIVE_UUID, "size": size, "status": "uploading"}
+        self.lock = threading.Lock()
+        self.received: dict[int, bytes] = {}
+        self.link_failures: dict[int, list[int]] = {}
+        self.post_statuses: dict[int, list[int]] = {}
+        self.link_requests: list[int] = []
+        rsps.add_callback("GET", API + f"drives/{DRIVE_UUID}/", self.get_drive)
+        rsps.add_callback("POST", API + f"drives/{DRIVE_UUID}/action/", self.link)
+        rsps.add_callback("POST", re.compile(re.escape(API) + r"upload_link/\d+/?"), self.store)
+
+    def get_drive(self, request):
+        with self.lock:
+            if sum(map(len, self.received.values())) == self.drive["size"]:
+                self.drive["status"] = "unmounted"
+            return 200, {}, json.dumps(self.drive)
+
+    def link(self, request):
+        number = json.loads(request.body)["chunk_number"]
+        with self.lock:
+            self.link_requests.append(number)
+            failures = self.link_failures.get(number)
+            if failures:
+                return failures.pop(0), {}, "[]"
+        return 200, {}, json.dumps({"link": f"/api/2.0/upload_link/{number}/"})
+
+    def store(self, request):
+        number = int(request.url.rstrip("/").rsplit("/", 1)[1])
+        with self.lock:
+            statuses = self.post_statuses.get(number)
+            if statuses:
+                return statuses.pop(0), {}, ""
+            self.received[number] = bytes(request.body)
+        return 200, {}, ""
+
+
+@responses.activate
+def test_link_uploader_retries_a_failed_link_and_treats_a_416_post_as_stored(make_image):
+    path = make_image(3000)
+    content = Path(path).read_bytes()
+    api = FakeLinkApi(responses.mock, 3000)
+    api.link_failures = {1: [503]}
+    api.received[2] = content[2000:]
+    api.post_statuses = {2: [416]}
+    uploader = CSUploader(API, path, 1000, "user@example.com", "s3cret", uuid=DRIVE_UUID)
+    uploader.retry_policy = NO_WAIT
+
+    assert uploader.start() == DRIVE_UUID
+
+    assert api.link_requests.count(1) == 2
+    assert b"".join(api.received[n] for n in range(3)) == content
+    assert uploader.uploaded_size == 3000
+
+
+@responses.activate
+def test_link_uploader_names_the_chunk_that_keeps_failing(make_image):
+    path = make_image(2000)
+    api = FakeLinkApi(responses.mock, 2000)
+    api.link_failures = {1: [500] * 10}
+    uploader = CSUploader(API, path, 1000, "user@example.com", "s3cret", uuid=DRIVE_UUID)
+    uploader.retry_policy = Retry(total=2, backoff_factor=0.0)
+
+    with pytest.raises(ChunkUploadError, match=r"chunk 1 \(bytes 1000-1999\)") as caught:
+        uploader.start()
+
+    assert caught.value.status_code == 500
+    assert api.link_requests.count(1) == 3
+    assert "s3cret" not in str(caught.value) and "s3cret" not in repr(uploader)
+
+
+def test_console_progress_redraws_one_line_on_stderr(capsys):
+    report = console_progress()
+
+    report(512 * 1024, 2 * 1024**2)
+    report(2 * 1024**2, 2 * 1024**2)
+
+    err = capsys.readouterr().err
+    assert err.startswith("\r0.5 of 2.0 MB (25%) /")
+    assert err.endswith("\r2.0 of 2.0 MB (100%) -")

@@ -123,3 +123,16 @@ def test_checker_rejects_incompatible_signatures(signature: str, compatible: boo
     else:
         with pytest.raises(AssertionError):
             _assert_compatible(namespace["method"], ["uuid", "data"], drop_first=True)
+
+
+@pytest.mark.parametrize("module_name", sorted(SURFACE))
+def test_star_import_brings_every_public_name(module_name: str) -> None:
+    """pycloudsigma had no ``__all__``, so scripts used ``from cloudsigma.resource import *``."""
+    namespace: dict[str, Any] = {}
+    exec(f"from {module_name} import *", namespace)  # noqa: S102 - module names from the contract
+    missing = [
+        name
+        for name, entry in SURFACE[module_name].items()
+        if entry["kind"] in ("class", "function") and name not in namespace
+    ]
+    assert missing == []

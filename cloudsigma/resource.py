@@ -867,13 +867,25 @@ class Websocket:
         raise WebsocketTimeoutError(f"no accepted event within {total} s")
 
     def wait_for_status(self, uri: str, resource: Any, status: str, timeout: float = 30) -> Any:
-        """Wait for events about ``uri`` until the object (GET after each) has ``status``."""
-        return self.wait_obj_wrapper(
-            self.wait_obj_uri,
-            (uri, resource),
-            timeout=timeout,
-            extra_filter=lambda obj: isinstance(obj, dict) and obj.get("status") == status,
-        )
+        """Wait for events about ``uri`` until the object (GET after each) has ``status``.
+
+        :raises WebsocketTimeoutError: naming the URI, the wanted and the last seen status.
+        """
+        seen: builtins.list[Any] = [None]
+
+        def has_status(obj: Any) -> bool:
+            seen[0] = obj.get("status") if isinstance(obj, dict) else None
+            return bool(seen[0] == status)
+
+        try:
+            return self.wait_obj_wrapper(
+                self.wait_obj_uri, (uri, resource), timeout=timeout, extra_filter=has_status
+            )
+        except WebsocketTimeoutError as exc:
+            raise WebsocketTimeoutError(
+                f"{uri} did not reach status {status} within {timeout} s; "
+                f"last seen status: {seen[0]}"
+            ) from exc
 
 
 def _normalise_filter(message_filter: MessageFilter | None) -> dict[str, builtins.list[Any]]:

@@ -260,8 +260,11 @@ def test_wait_for_status_times_out(server: FakeServer) -> None:
     serve_auth("c1")
     server.scripts.append([frame("drives", DRIVE_URI)])
     responses.get(API + "drives/d1/", json={"uuid": "d1", "status": "creating"})
-    with pytest.raises(resource.WebsocketTimeoutError):
+    with pytest.raises(resource.WebsocketTimeoutError) as caught:
         open_websocket().wait_for_status(DRIVE_URI, resource.Drive, "unmounted", timeout=5)
+    assert str(caught.value) == (
+        f"{DRIVE_URI} did not reach status unmounted within 5 s; last seen status: creating"
+    )
 
 
 @responses.activate

@@ -207,7 +207,7 @@ class NotificationPreferences(Collection):
 class Generic(SimpleCollection):
     """Resources the emulator keeps as plain stored objects (list/get/create/update/delete)."""
 
-    defaults = {"name": "", "meta": {}}
+    defaults = {"name": "", "meta": {}, "tags": []}
     has_acl_fields = False
 
     def prepare(self, account: Account, values: dict, query: dict) -> dict:

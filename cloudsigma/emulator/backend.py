@@ -319,8 +319,10 @@ class SimpleCollection(Collection):
             return fields.meta({"meta": value})
         if key == "tags":
             return self.backend.tag_refs(account, value)
-        if value is None or default is None:
-            return copy.deepcopy(value)
+        if value is None:
+            return None
+        if default is None:  # a nullable text field
+            return fields.text({key: value}, key, None)
         checker = {
             bool: fields.boolean,
             int: fields.integer,

@@ -238,6 +238,9 @@ class SubscriptionCalculator(Subscriptions):
     create_status = 200
 
     def create_many(self, account: Account, items: list, query: dict) -> list[dict]:
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise validation(f"objects[{index}] must be an object", "objects")
         return [self.priced(item) for item in items]
 
     def extend(self, account: Account, uuid: str, body: dict, query: dict):

@@ -111,10 +111,11 @@ class Acls(SimpleCollection):
 
     def prepare(self, account: Account, values: dict, query: dict) -> dict:
         acl = super().prepare(account, values, query)
-        acl.update(self.check_grants(account, values, {"grantees": [], "rules": [], "tags": []}))
+        acl.update(grantees=[], rules=[], tags=[])
+        acl.update(self.check_grants(account, values))
         return acl
 
-    def check_grants(self, account: Account, values: dict, current: dict) -> dict:
+    def check_grants(self, account: Account, values: dict) -> dict:
         changes = {}
         if "grantees" in values:
             grantees = []
@@ -147,7 +148,7 @@ class Acls(SimpleCollection):
 
     def check_update(self, account: Account, acl: dict, values: dict) -> dict:
         changes = super().check_update(account, acl, values)
-        changes.update(self.check_grants(account, values, acl))
+        changes.update(self.check_grants(account, values))
         return changes
 
     def apply_update(self, account: Account, acl: dict, changes: dict) -> None:

@@ -317,6 +317,11 @@ class ChunkWorkers:
     n_threads: int
     progress_callback: Callable[[int, int], Any] | None
     progress_report_interval: float
+    #: Seconds to wait for the workers after an interruption before giving up on them.
+    stop_grace: float = 10.0
+
+    def _workers_alive(self) -> bool:
+        return any(thread.is_alive() for thread in self._threads)
 
     def _init_workers(self) -> None:
         self.queue: queue.Queue[ChunkSpec] = queue.Queue()
@@ -392,8 +397,10 @@ class ChunkWorkers:
         try:
             while not self._all_done.wait(self.progress_report_interval):
                 self._tick()
-        except BaseException:
+        except BaseException:  # Ctrl-C or a failing callback: let the workers wind down
             self._stop.set()
+            for thread in self._threads:
+                thread.join(self.stop_grace)
             raise
         for thread in self._threads:
             thread.join()

@@ -114,8 +114,11 @@ class Download(ChunkWorkers):
             self._fetch_missing()
             os.fsync(self._fd)
         finally:
-            os.close(self._fd)
-            self._fd = -1
+            # A worker that outlived an interruption may still write: never let its
+            # descriptor be reused for another file.
+            if not self._workers_alive():
+                os.close(self._fd)
+                self._fd = -1
         os.replace(self.part_path, self.path)
         _remove(self.state_path)
         return self.path
@@ -268,6 +271,8 @@ class Download(ChunkWorkers):
         written = 0
         try:
             for block in resp.iter_content(self.read_block):
+                if self._stop.is_set():
+                    raise TransferAttemptError("stopped: another range failed", transient=False)
                 block = block[: size - written]
                 _pwrite_all(self._fd, block, offset + written)
                 written += len(block)

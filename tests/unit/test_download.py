@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,7 @@ class FakeDownloadApi:
         self.lock = threading.Lock()
         self.requested: list[tuple[int, int] | None] = []
         self.failures: dict[int, list[int]] = {}
+        self.delay = 0.0
         self.drive = {"uuid": DRIVE_UUID, "size": len(content), "status": "unmounted"}
         rsps.add_callback("GET", API + f"drives/{DRIVE_UUID}/", self.get_drive)
         rsps.add_callback("GET", API + f"drives/{DRIVE_UUID}/download/", self.download)
@@ -54,6 +56,7 @@ class FakeDownloadApi:
                 self.requested.append(None)
             return 200, {"Content-Type": "application/octet-stream"}, self.content
         start, end = int(match.group(1)), int(match.group(2))
+        time.sleep(self.delay if start else 0)
         with self.lock:
             self.requested.append((start, end))
             failures = self.failures.get(start)
@@ -203,3 +206,30 @@ def test_a_wrong_content_range_is_an_error(tmp_path):
 
     with pytest.raises(DownloadError, match="asked drive .* for bytes 0-999"):
         make_download(tmp_path / "drive.img", chunk_size=1000).run()
+
+
+@responses.activate
+def test_an_interrupt_keeps_the_finished_ranges_for_the_next_run(tmp_path):
+    content = image_bytes(8000)
+    api = FakeDownloadApi(responses.mock, content)
+    api.delay = 0.1
+    target = tmp_path / "drive.img"
+
+    def interrupt(done: int, total: int) -> None:
+        if done >= 2000:
+            raise KeyboardInterrupt
+
+    first = make_download(target, chunk_size=1000, n_threads=2, progress_callback=interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        first.run()
+
+    assert not first._workers_alive() and first._fd == -1
+    state = json.loads((tmp_path / "drive.img.part.json").read_text())
+    assert 0 in state["done"] and len(state["done"]) < 8
+    api.delay = 0.0
+    api.requested.clear()
+
+    make_download(target, chunk_size=1000, n_threads=2).run()
+
+    assert target.read_bytes() == content
+    assert not set(api.starts()) & {n * 1000 for n in state["done"]}

@@ -39,10 +39,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def describe_object(resource_uri: str, fields: str) -> str:
-    """The object behind ``resource_uri`` as JSON, or ``deleted`` if it is gone (404)."""
+def describe_object(reader, resource_uri: str, fields: str) -> str:
+    """The object behind ``resource_uri`` as JSON, or ``deleted`` if it is gone (404).
+
+    :param reader: any resource; its client GETs the URI.
+    """
     try:
-        found = cloudsigma.resource.ResourceBase().get_from_url(resource_uri)
+        found = reader.get_from_url(resource_uri)
     except cloudsigma.errors.ApiClientError as exc:
         if exc.status_code == 404:
             return "deleted"
@@ -55,6 +58,7 @@ def describe_object(resource_uri: str, fields: str) -> str:
 
 def listen(websocket, count: int | None, deadline: float | None, fields: str) -> int:
     """Print events until ``count`` were seen or ``deadline`` passed; return how many."""
+    reader = cloudsigma.resource.ResourceBase()
     seen = 0
     while count is None or seen < count:
         remaining = None if deadline is None else deadline - time.monotonic()
@@ -65,24 +69,24 @@ def listen(websocket, count: int | None, deadline: float | None, fields: str) ->
         except (cloudsigma.resource.WebsocketTimeoutError, cloudsigma.errors.WaitTimeoutError):
             continue
         for event in events:
-            print_event(event, fields)
+            print_event(reader, event, fields)
             seen += 1
     return seen
 
 
-def print_event(event: dict, fields: str) -> None:
+def print_event(reader, event: dict, fields: str) -> None:
     resource_uri = event.get("resource_uri")
     resource_type = event.get("resource_type", "?")
-    shown = describe_object(resource_uri, fields) if resource_uri else json.dumps(event)
+    shown = describe_object(reader, resource_uri, fields) if resource_uri else json.dumps(event)
     print(f"{resource_type} {resource_uri}: {shown}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     deadline = None if args.timeout is None else time.monotonic() + args.timeout
-    websocket = cloudsigma.resource.Websocket()
-    print("listening for events (Ctrl-C to stop)", flush=True)
-    seen = listen(websocket, args.count, deadline, args.fields)
+    with cloudsigma.resource.Websocket(reconnect=True) as websocket:
+        print("listening for events (Ctrl-C to stop)", flush=True)
+        seen = listen(websocket, args.count, deadline, args.fields)
     if args.count is not None and seen < args.count:
         print(
             f"timed out after {args.timeout:g}s: saw {seen} of {args.count} events", file=sys.stderr

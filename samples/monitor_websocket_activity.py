@@ -39,7 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def describe_object(reader, resource_uri: str, fields: str) -> str:
+def describe_object(
+    reader: cloudsigma.resource.ResourceBase, resource_uri: str, fields: str
+) -> str:
     """The object behind ``resource_uri`` as JSON, or ``deleted`` if it is gone (404).
 
     :param reader: any resource; its client GETs the URI.
@@ -56,7 +58,9 @@ def describe_object(reader, resource_uri: str, fields: str) -> str:
     return json.dumps(found, sort_keys=True)
 
 
-def listen(websocket, count: int | None, deadline: float | None, fields: str) -> int:
+def listen(
+    websocket: cloudsigma.resource.Websocket, count: int | None, deadline: float | None, fields: str
+) -> int:
     """Print events until ``count`` were seen or ``deadline`` passed; return how many."""
     reader = cloudsigma.resource.ResourceBase()
     seen = 0
@@ -74,7 +78,8 @@ def listen(websocket, count: int | None, deadline: float | None, fields: str) ->
     return seen
 
 
-def print_event(reader, event: dict, fields: str) -> None:
+def print_event(reader: cloudsigma.resource.ResourceBase, event: dict, fields: str) -> None:
+    """Print one event: its type, its URI and the object there (or ``deleted``)."""
     resource_uri = event.get("resource_uri")
     resource_type = event.get("resource_type", "?")
     shown = describe_object(reader, resource_uri, fields) if resource_uri else json.dumps(event)

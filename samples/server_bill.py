@@ -115,6 +115,7 @@ def server_of_each_object(servers: list[dict]) -> dict[str, str]:
 
 
 def costs_by_server(costs: dict[str, Decimal], servers: list[dict]) -> dict[str, Decimal]:
+    """Sum the per-object ``costs`` by the server each object is (or is attached to)."""
     owner = server_of_each_object(servers)
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for uuid, amount in costs.items():
@@ -123,6 +124,7 @@ def costs_by_server(costs: dict[str, Decimal], servers: list[dict]) -> dict[str,
 
 
 def print_table(totals: dict[str, Decimal], servers: list[dict], currency: str) -> None:
+    """Print one row per server, dearest first, the catch-all rows, then the total."""
     names = {server["uuid"]: server["name"] for server in servers}
     rank = {UNATTACHED: 1, NOT_ATTRIBUTED: 2}
     rows = sorted(totals.items(), key=lambda row: (rank.get(row[0], 0), -row[1]))

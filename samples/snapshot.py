@@ -29,7 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def find_drive(drives, uuid_or_name: str) -> dict:
+def find_drive(drives: cloudsigma.resource.Drive, uuid_or_name: str) -> dict:
     """The drive with this uuid, else the one drive with this name.
 
     :raises SystemExit: when no drive, or more than one, has that name.

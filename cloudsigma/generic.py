@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable
@@ -257,6 +258,7 @@ class GenericClient:
         self.resp: requests.Response | None = None
         self.response_hook: ResponseHook | None = None
         self._csrf_token: str | None = None
+        self._login_lock = threading.Lock()
         self._http = requests.Session()
         self._http.headers["User-Agent"] = USER_AGENT
 
@@ -397,9 +399,11 @@ class GenericClient:
         method = method.upper()
         full_url = self._get_full_url(url)
         logged_in_now = False
-        if authenticate and self.login_method == self.LOGIN_METHOD_SESSION and not self._csrf_token:
-            self._login_session()
-            logged_in_now = True
+        if authenticate and self.login_method == self.LOGIN_METHOD_SESSION:
+            with self._login_lock:  # threads sharing a client log in once
+                if not self._csrf_token:
+                    self._login_session()
+                    logged_in_now = True
         send_args = (method, full_url, data, files, query_params, headers, authenticate, timeout)
         response = self._send_with_retries(*send_args)
         if (

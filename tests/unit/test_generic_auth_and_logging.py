@@ -65,6 +65,33 @@ def test_session_logs_in_again_once_on_401() -> None:
 
 
 @responses.activate
+def test_threads_sharing_a_session_client_log_in_once() -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    logins: list[int] = []
+    first_login, second_login, release = threading.Event(), threading.Event(), threading.Event()
+
+    def login(request: Any) -> tuple[int, dict[str, str], str]:
+        logins.append(1)
+        (second_login if len(logins) > 1 else first_login).set()
+        release.wait(timeout=5)
+        return 200, {"Set-Cookie": f"csrftoken={CSRF}; Path=/"}, "{}"
+
+    responses.add_callback("POST", LOGIN, callback=login)
+    responses.get(API + "drives/", json={"objects": []})
+    client = session_client()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(client.get, "/drives/")
+        assert first_login.wait(timeout=5)
+        second = pool.submit(client.get, "/drives/")
+        second_login.wait(timeout=0.3)  # only set if the second thread logs in too
+        release.set()
+        assert first.result() == [] and second.result() == []
+    assert len(logins) == 1
+
+
+@responses.activate
 def test_session_401_after_a_fresh_login_is_an_auth_error() -> None:
     responses.post(LOGIN, **login_answer())
     responses.get(API + "drives/", status=401, body="no")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 import pytest
 
@@ -55,6 +56,7 @@ def account_state(cloudsigma_emulator, sdk, monkeypatch):
     backend = cloudsigma_emulator.backend
     account = backend.by_email[cloudsigma_emulator.username.lower()]
     store = backend.collections["ledger"].store(account)
+    store.clear()  # only the charges below, not those of the account's opening subscriptions
     for entry_id, poll_time, amount, reason in ledger:
         store[entry_id] = {
             "id": entry_id, "time": poll_time, "poll_time": poll_time, "amount": amount,
@@ -96,6 +98,20 @@ def test_longer_period_includes_older_charges(run_sample, account_state):
     rows = table_rows(result.stdout)
     assert rows[account_state["web"]["uuid"]] == "102.6000"
     assert rows["TOTAL"] == "108.9000"
+
+
+def test_subscription_charges_are_not_attributed_to_servers(run_sample, sdk):
+    """Without seeded records: what the emulator itself booked for the account's purchases."""
+    sdk(resource.Subscriptions).create({"resource": "ip", "amount": 1, "period": "1 month"})
+    booked = sum(Decimal(entry["amount"]) for entry in sdk(resource.Ledger).list())
+    assert booked > 0
+
+    result = run_sample("server_bill.py", "--days", "1")
+
+    assert result.returncode == 0, result.stderr
+    rows = table_rows(result.stdout)
+    assert Decimal(rows["(not attributed to a server)"]) == booked.quantize(Decimal("0.0001"))
+    assert Decimal(rows["TOTAL"]) == booked.quantize(Decimal("0.0001"))
 
 
 def test_period_that_ends_before_it_starts_is_refused(run_sample, cloudsigma_emulator):

@@ -318,7 +318,7 @@ class _MemorySession:
         parts = parse_multipart(bytes(data), headers["Content-Type"])
         self.received[int(parts["resumableChunkNumber"])] = parts["file"]
         try:  # keep every worker holding its chunk at the same time, once
-            self.barrier.wait(timeout=2)
+            self.barrier.wait(timeout=10)
         except threading.BrokenBarrierError:
             pass
         return _answer(200)

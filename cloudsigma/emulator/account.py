@@ -161,6 +161,10 @@ class NotificationContacts(SimpleCollection):
             changes["phone"] = self.normalise_phone(changes["phone"])
         return changes
 
+    def update(self, account: Account, uuid: str, values: dict) -> dict:
+        # The recorded PUT answer also carries the primary key.
+        return dict(super().update(account, uuid, values), pk=uuid)
+
     def check_delete(self, account: Account, contact: dict, query: dict) -> None:
         if contact.get("main"):
             raise permission("the main notification contact cannot be deleted")

@@ -163,10 +163,13 @@ class Collection:
         if owner is None:
             return obj
         if owner is account:
+            if obj.get("status") == "creating":  # grants show once the object exists
+                return obj
             grantees = self.backend.grantees(owner, obj)
             return dict(obj, grantees=grantees) if grantees else obj
         granted = self.backend.acl_permissions(account, owner, obj)
-        return dict(obj, permissions=sorted(granted))
+        # The owner's tags are not the grantee's: a grantee sees none.
+        return dict(obj, permissions=sorted(granted), grantees=[], tags=[])
 
     def listing(self, account: Account, query: dict) -> list[dict]:
         """Every object of this collection that ``account`` may list."""
@@ -192,7 +195,7 @@ class Collection:
         created = [self.commit(account, values) for values in prepared]
         for obj in created:
             self.backend.audit(account, self, obj, "create", "")
-        return created
+        return [self.view(account, obj) for obj in created]
 
     def prepare(self, account: Account, values: dict, query: dict) -> dict:
         """Check a create body and return the values to store (no state changes)."""
@@ -546,7 +549,7 @@ class Backend:
                 continue
             granted = self.acl_permissions(user, owner, obj)
             if granted:
-                user_ref = dict(ref("user", user_uuid), email=None)
+                user_ref = dict(ref("user", user_uuid), email=user.email)
                 result.append({"permissions": sorted(granted), "user": user_ref})
         return result
 

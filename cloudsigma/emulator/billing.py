@@ -56,6 +56,13 @@ def parse_time(values: dict, key: str) -> datetime.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
 
 
+def same_length(subscription: dict) -> str:
+    """The length of ``subscription`` as a period text (the default of an extension)."""
+    start = datetime.datetime.fromisoformat(subscription["start_time"])
+    end = datetime.datetime.fromisoformat(subscription["end_time"])
+    return f"{max(1, (end - start).days)} days"
+
+
 def next_noon(moment: datetime.datetime) -> datetime.datetime:
     noon = moment.replace(hour=12, minute=0, second=0, microsecond=0)
     return noon if noon >= moment else noon + datetime.timedelta(days=1)
@@ -169,7 +176,7 @@ class Subscriptions(Collection):
         self.backend.register(self.name, values["id"], account)
         if values["resource"] in ("ip", "vlan"):
             values["subscribed_object"] = self.add_network(account, values)
-        self.charge(account, Decimal(values["price"]))
+        self.charge(account, Decimal(values["price"]), values)
         self.backend.emit(account, self.name, values)
         return values
 
@@ -180,11 +187,27 @@ class Subscriptions(Collection):
             return self.backend.collections["ips"].add(account, address, number)["uuid"]
         return self.backend.collections["vlans"].add(account, new_uuid(), number)["uuid"]
 
-    def charge(self, account: Account, amount: Decimal) -> None:
+    def charge(self, account: Account, amount: Decimal, subscription: dict) -> None:
+        """Take ``amount`` from the balance and write a ledger entry for it."""
         if not amount:
             return
-        balance = Decimal(account.balance["balance"]) - amount
-        account.balance["balance"] = str(balance)
+        initial = Decimal(account.balance["balance"])
+        account.balance["balance"] = str(initial - amount)
+        entry_id = str(self.backend.next_id())
+        moment = iso()
+        account.objects["ledger"][entry_id] = {
+            "amount": str(amount),
+            "billing_cycle": 0,
+            "end": account.balance["balance"],
+            "human_interval": subscription["period"],
+            "id": entry_id,
+            "initial": str(initial),
+            "interval": 0,
+            "poll_time": moment,
+            "resource_amount": subscription["amount"],
+            "reason": f"Subscription of {subscription['amount']} {subscription['resource']}",
+            "time": moment,
+        }
         self.backend.emit(account, "balance", account.balance)
 
     def envelope(self, account: Account, objects: list[dict]) -> dict:
@@ -196,7 +219,7 @@ class Subscriptions(Collection):
 
     def extend(self, account: Account, uuid: str, body: dict, query: dict):
         subscription = self.find(account, uuid, "EDIT")
-        period = body.get("period") or subscription["period"].split(",")[0]
+        period = body.get("period") or same_length(subscription)
         values = {
             "resource": subscription["resource"],
             "amount": subscription["amount"],
@@ -205,7 +228,7 @@ class Subscriptions(Collection):
         if body.get("end_time"):
             values["end_time"] = body["end_time"]
         else:
-            values["period"] = period if re.match(r"^\d+ \w+$", str(period)) else "1 month"
+            values["period"] = period
         extension = self.prepare(account, values, {})
         self.commit(account, extension)
         subscription["descendants"].append(extension["id"])
@@ -230,6 +253,32 @@ class Subscriptions(Collection):
         return [s for s in objects if s["status"] == wanted]
 
 
+#: Keys of a priced (not bought) subscription, as the calculator answers.
+PRICED_KEYS = (
+    "amount",
+    "discount_amount",
+    "discount_percent",
+    "discounts",
+    "end_time",
+    "free_tier",
+    "period",
+    "price",
+    "resource",
+    "start_time",
+    "was_billed",
+)
+
+
+def period_discount(backend: Any, days: int) -> Decimal:
+    """The discount for a subscription of ``days`` (``/discount/``: 3 months 3% ... 3 years)."""
+    months = {"3 months": 90, "6 months": 180, "1 year": 365, "2 years": 730, "3 years": 1095}
+    best = Decimal(0)
+    for entry in backend.seed["discount"]:
+        if days >= months.get(entry["period"], 10**9):
+            best = max(best, Decimal(entry["value"]))
+    return best
+
+
 class SubscriptionCalculator(Subscriptions):
     """``/subscriptioncalculator/``: prices a subscription without buying it."""
 
@@ -241,7 +290,25 @@ class SubscriptionCalculator(Subscriptions):
         for index, item in enumerate(items):
             if not isinstance(item, dict):
                 raise validation(f"objects[{index}] must be an object", "objects")
-        return [self.priced(item) for item in items]
+        return [self.quote(item) for item in items]
+
+    def quote(self, values: dict) -> dict:
+        """A priced subscription with the period discount applied (nothing is bought)."""
+        priced = self.priced(values)
+        days = (
+            datetime.datetime.fromisoformat(priced["end_time"])
+            - datetime.datetime.fromisoformat(priced["start_time"])
+        ).days
+        percent = period_discount(self.backend, days)
+        full = Decimal(priced["price"])
+        priced.update(
+            discount_percent=str(percent),
+            discount_amount=str(full * percent),
+            discounts={"period": str(percent)} if percent else {},
+            price=str(full - full * percent),
+            was_billed=False,
+        )
+        return {key: priced[key] for key in PRICED_KEYS}
 
     def extend(self, account: Account, uuid: str, body: dict, query: dict):
         subscription = self.backend.collections["subscriptions"].find(account, uuid)
@@ -249,9 +316,9 @@ class SubscriptionCalculator(Subscriptions):
             "resource": subscription["resource"],
             "amount": subscription["amount"],
             "start_time": subscription["end_time"],
-            "period": body.get("period") or "1 month",
+            "period": body.get("period") or same_length(subscription),
         }
-        return 200, self.priced(values)
+        return 200, self.quote(values)
 
 
 class Groupedsubscriptions(Collection):
@@ -332,6 +399,24 @@ class Usage(Collection):
         return []
 
 
+RECORDED_USAGE_KEYS = (
+    "amd_cpu",
+    "amd_mem",
+    "cpu",
+    "dssd",
+    "ip",
+    "mem",
+    "sms",
+    "sparc_t4_cpu",
+    "sparc_t4_mem",
+    "ssd",
+    "tx",
+    "vlan",
+    "vlan_ecx",
+    "zadara",
+)
+
+
 def current_usage(backend: Any, account: Account) -> dict:
     """``/currentusage/``: what running servers, drives and subscriptions use now."""
     usage: dict[str, dict[str, int]] = {}
@@ -341,22 +426,8 @@ def current_usage(backend: Any, account: Account) -> dict:
         entry["using"] += using
         entry["subscribed"] += subscribed
 
-    for key in (
-        "cpu",
-        "mem",
-        "dssd",
-        "ip",
-        "vlan",
-        "tx",
-        "intel_cpu",
-        "intel_mem",
-        "amd_cpu",
-        "amd_mem",
-        "ssd",
-        "zadara",
-        "nvme",
-        "sms",
-    ):
+    # The keys of the recorded answer are always there; others appear once something uses them.
+    for key in RECORDED_USAGE_KEYS:
         add(key)
     for lic in backend.seed["licenses"]:
         add(lic["name"])

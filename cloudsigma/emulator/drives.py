@@ -118,6 +118,46 @@ class Drives(Collection):
             raise permission(f"library drive {uuid} is a disk; clone it before attaching it")
         raise permission(f"library drive {uuid} cannot be changed")
 
+    def get(self, account: Account, uuid: str) -> dict:
+        drive = self.find(account, uuid)
+        if drive.get("owner") is None:
+            return self.library_as_drive(drive)
+        return self.view(account, drive)
+
+    @staticmethod
+    def library_as_drive(library: dict) -> dict:
+        """A library drive as ``/drives/<uuid>/`` shows it: drive keys only, ``owner`` null."""
+        keys = (
+            "affinities",
+            "allow_multimount",
+            "jobs",
+            "licenses",
+            "media",
+            "meta",
+            "mounted_on",
+            "name",
+            "owner",
+            "size",
+            "status",
+            "tags",
+            "uuid",
+        )
+        drive = {key: library.get(key) for key in keys}
+        storage_type = library.get("storage_type") or "dssd"
+        drive.update(
+            grantees=[],
+            permissions=[],
+            snapshots=[],
+            storage_type=storage_type,
+            resource_uri=f"{API}drives/{library['uuid']}/",
+            runtime={
+                "is_snapshotable": True,
+                "snapshots_allocated_size": 0,
+                "storage_type": storage_type,
+            },
+        )
+        return drive
+
     def servers_of(self, drive: dict) -> list[dict]:
         owner = self.backend.owner_of("drives", drive["uuid"])
         servers = self.backend.collections["servers"]

@@ -160,9 +160,8 @@ class Servers(Collection):
             policy = ref(
                 "fwpolicies", self.backend.collections["fwpolicies"].find(account, uuid)["uuid"]
             )
-        return {
+        nic = {
             "boot_order": fields.integer(entry, "boot_order", None, minimum=0),
-            "firewall_policy": policy,
             "ip_v4_conf": ip_v4,
             "ip_v6_conf": ip_v6,
             "mac": mac or random_mac(),
@@ -170,6 +169,9 @@ class Servers(Collection):
             "runtime": None,
             "vlan": vlan,
         }
+        if policy is not None:  # historical field, shown only when a policy is attached
+            nic["firewall_policy"] = policy
+        return nic
 
     def check_ip_conf(
         self, account: Account, conf: Any, server_uuid: str | None, claimed: set
@@ -193,11 +195,14 @@ class Servers(Collection):
         claimed.add(ip["uuid"])
         return {"conf": "static", "ip": ref("ips", ip["uuid"])}
 
-    def check_pubkeys(self, account: Account, values: Any) -> list[str]:
+    def check_pubkeys(self, account: Account, values: Any) -> list[dict]:
         if not isinstance(values, list):
             raise validation("pubkeys must be a list of keypair uuids", "pubkeys")
         keypairs = self.backend.collections["keypairs"]
-        return [keypairs.find(account, fields.ref_uuid(v, "pubkeys"))["uuid"] for v in values]
+        return [
+            ref("pubkeys", keypairs.find(account, fields.ref_uuid(v, "pubkeys"))["uuid"])
+            for v in values
+        ]
 
     # create -------------------------------------------------------------------
     def prepare(self, account: Account, values: dict, query: dict) -> dict:

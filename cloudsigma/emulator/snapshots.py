@@ -109,6 +109,7 @@ class Snapshots(Collection):
             "media": fields.choice(body, "media", MEDIA, meta.get("media", "disk")),
             "storage_type": meta.get("storage_type", "dssd"),
             "affinities": fields.sequence(body, "affinities", []),
+            "tags": [t["uuid"] for t in snapshot.get("tags", ())],
         }
         drive = drives.prepare(account, values, {}, exact=True)
         drive["status"] = "cloning_dst"

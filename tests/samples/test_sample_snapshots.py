@@ -37,6 +37,20 @@ def test_snapshot_is_created_and_available(run_sample, drive, snapshots):
     assert f"snapshot {taken[0]['uuid']} (nightly) is available" in result.stdout
 
 
+def test_snapshot_not_available_in_time_exits_nonzero(
+    run_sample, cloudsigma_emulator, drive, snapshots
+):
+    cloudsigma_emulator.transition_delay = 60  # the snapshot stays "creating"
+
+    result = run_sample("snapshot.py", drive["uuid"], "--timeout", "0.5")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [pending] = snapshots.list_detail({"drive": drive["uuid"]})
+    assert pending["status"] == "creating"
+    assert f"snapshot {pending['uuid']} was not available after 0.5s" in result.stderr
+
+
 def test_snapshot_finds_the_drive_by_name(run_sample, drive, snapshots):
     result = run_sample("snapshot.py", drive["name"], "--timeout", "20")
 

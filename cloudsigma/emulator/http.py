@@ -25,7 +25,7 @@ from aiohttp import web
 from .account import Singleton
 from .backend import Account, Backend
 from .errors import ApiError, permission, validation
-from .listing import make_filter, page, select_fields
+from .listing import make_filter, order, page, select_fields
 from .transfer import TransferHandlers
 
 LOG = logging.getLogger("cloudsigma.emulator")
@@ -400,6 +400,7 @@ class ApiServer(TransferHandlers):
         predicate = make_filter(query.items())
         if predicate is not None:
             objects = [obj for obj in objects if predicate(obj)]
+        objects = order(objects, query)
         chosen, meta = page(objects, query, collection.default_limit)
         chosen = select_fields(chosen, query, None if detail else collection.short_fields)
         body = {"meta": meta, "objects": chosen}

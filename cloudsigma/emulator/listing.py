@@ -118,3 +118,27 @@ def select_fields(objects: list, query: Mapping[str, str], short: tuple | None) 
     if not keys:
         return objects
     return [{k: obj[k] for k in keys if k in obj} for obj in objects]
+
+
+def order(objects: list, query: Mapping[str, str]) -> list:
+    """Sort by ``order_by=key[,-key...]`` (a leading ``-`` sorts descending).
+
+    :raises ApiError: 400 for a key that the objects do not have.
+    """
+    raw = query.get("order_by")
+    if not raw or not objects:
+        return objects
+    for key in reversed([k for k in raw.split(",") if k]):
+        name = key.lstrip("-")
+        if name not in objects[0]:
+            raise validation(f"cannot order by {name!r}", "order_by")
+        objects = sorted(
+            objects, key=lambda obj: _sort_key(obj.get(name)), reverse=key.startswith("-")
+        )
+    return objects
+
+
+def _sort_key(value) -> tuple:
+    if isinstance(value, dict):
+        value = value.get("uuid")
+    return (value is None, str(value) if not isinstance(value, int | float) else value)

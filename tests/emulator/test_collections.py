@@ -152,3 +152,12 @@ def test_paths_without_trailing_slash_work(api, drive):
 def test_schema_is_served_from_the_shipped_data(api):
     schema = api.ok("GET", "drives/schema/")
     assert schema["default_limit"] == 20 and "size" in schema["fields"]
+
+
+def test_order_by_sorts_ascending_and_descending(api):
+    make_drives(api, "b", "c", "a")
+    ascending = api.ok("GET", "drives/detail/", params={"order_by": "name"})["objects"]
+    assert [d["name"] for d in ascending] == ["a", "b", "c"]
+    descending = api.ok("GET", "drives/detail/", params={"order_by": "-name"})["objects"]
+    assert [d["name"] for d in descending] == ["c", "b", "a"]
+    assert_api_error(api.get("drives/", params={"order_by": "colour"}), 400, "validation")

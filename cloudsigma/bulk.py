@@ -123,20 +123,17 @@ class DrivesBulk(BulkBase):
         return drives
 
     def _wait_cloned(self, uuids: Collection[str], source_uuid: str) -> None:
-        deadline = resource._monotonic() + CLONE_WAIT.timeout
-        for pause in CLONE_WAIT.intervals():
+        report = ""
+        for _ in CLONE_WAIT.polls(resource._sleep, resource._monotonic):
             statuses = {d["uuid"]: d["status"] for d in self.get_detail() if d["uuid"] in uuids}
             report = "\n".join(f"{uuid}: {statuses.get(uuid)}" for uuid in uuids)
             if "cloning_dst" not in statuses.values():
                 LOG.info("Finished cloning %s to drives:\n%s", source_uuid, report)
                 return
-            if resource._monotonic() + pause > deadline:
-                raise errors.WaitTimeoutError(
-                    f"clones of drive {source_uuid} still cloning after "
-                    f"{CLONE_WAIT.timeout:g} s:\n{report}"
-                )
             LOG.info("Waiting for the clones of %s to finish:\n%s", source_uuid, report)
-            resource._sleep(pause)
+        raise errors.WaitTimeoutError(
+            f"clones of drive {source_uuid} still cloning after {CLONE_WAIT.timeout:g} s:\n{report}"
+        )
 
     def clone_all(self, count: int = 1) -> list[Any]:
         """Clone every available drive with the prefix ``count`` times (as ``clone_<name>_<i>``)."""

@@ -7,10 +7,11 @@ pass it to a client or a resource call, and derive variants with
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import random
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
 import requests
@@ -180,7 +181,24 @@ class WaitPolicy:
         if interval is not None:
             changes["interval"] = interval
             changes["max_interval"] = max(interval, self.max_interval)
-        return type(self)(**{**self.__dict__, **changes})
+        return dataclasses.replace(self, **changes)
+
+    def polls(
+        self,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> Iterator[int]:
+        """Yield the number of each poll: one at once, one after each interval, one at the end.
+
+        The last sleep is cut short so that the final poll happens at the deadline.
+        """
+        deadline = clock() + self.timeout
+        for number, pause in enumerate(self.intervals()):
+            yield number
+            remaining = deadline - clock()
+            if remaining <= 0:
+                return
+            sleep(min(pause, remaining))
 
 
 def status_set(status: str | Collection[str]) -> frozenset[str]:

@@ -256,16 +256,12 @@ class ResourceBase:
         """
         wanted = status_set(status)
         policy = (policy or self.wait_policy).with_overrides(timeout, interval)
-        deadline = _monotonic() + policy.timeout
         last_seen = None
-        for pause in policy.intervals():
+        for _ in policy.polls(_sleep, _monotonic):
             resource = self.get(uuid)
             last_seen = resource.get("status") if isinstance(resource, dict) else None
             if last_seen in wanted:
                 return resource
-            if _monotonic() + pause > deadline:
-                break
-            _sleep(pause)
         raise errors.WaitTimeoutError(
             f"{self.resource_name} {uuid} did not reach status {' or '.join(sorted(wanted))} "
             f"within {policy.timeout:g} s; last seen status: {last_seen}"
@@ -279,9 +275,8 @@ class ResourceBase:
         :raises WaitTimeoutError: when it still exists after ``timeout`` seconds.
         """
         policy = (policy or self.wait_policy).with_overrides(timeout, None)
-        deadline = _monotonic() + policy.timeout
         last_seen = None
-        for pause in policy.intervals():
+        for _ in policy.polls(_sleep, _monotonic):
             try:
                 resource = self.get(uuid)
             except errors.ClientError as exc:
@@ -289,9 +284,6 @@ class ResourceBase:
                     return
                 raise
             last_seen = resource.get("status") if isinstance(resource, dict) else None
-            if _monotonic() + pause > deadline:
-                break
-            _sleep(pause)
         raise errors.WaitTimeoutError(
             f"{self.resource_name} {uuid} was not deleted within {policy.timeout:g} s; "
             f"last seen status: {last_seen}"

@@ -165,6 +165,22 @@ def test_clone_waits_until_no_clone_is_cloning(bulk: DrivesBulk, sleeps: list[fl
 
 
 @responses.activate
+def test_clone_gives_up_after_the_clone_wait(
+    bulk: DrivesBulk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [0.0]
+    monkeypatch.setattr(resource, "_monotonic", lambda: now[0])
+    monkeypatch.setattr(resource, "_sleep", lambda seconds: now.__setitem__(0, now[0] + seconds))
+    responses.get(DRIVES + "detail/", json={"objects": OTHERS})
+    responses.post(DRIVES + "o1/action/", json={"objects": [{"uuid": "c1", "name": "c1"}]})
+    stuck = {"uuid": "c1", "name": "load-00001", "status": "cloning_dst"}
+    responses.get(DRIVES + "detail/", json={"objects": [stuck]})
+    with pytest.raises(errors.WaitTimeoutError, match="c1: cloning_dst"):
+        bulk.clone(1, "o1")
+    assert now[0] == 3600
+
+
+@responses.activate
 def test_clone_all_skips_unavailable_drives(bulk: DrivesBulk) -> None:
     serve_listing(MINE)
     responses.post(DRIVES + "u1/action/", json={"objects": [{"uuid": "c", "name": "clone"}]})

@@ -467,7 +467,15 @@ def test_wait_for_status_timeout_names_resource_uuid_wanted_and_last_status(
         f"drives {UUID} did not reach status unmounted within 30 s; last seen status: cloning_dst"
     )
     assert isinstance(caught.value, TimeoutError)
-    assert sum(clock.sleeps) <= 30
+    assert clock.sleeps == [5, 7.5, 10.0, 7.5]  # the last poll happens at the deadline
+
+
+@responses.activate
+def test_wait_for_status_polls_once_more_at_the_deadline(clock: FakeClock) -> None:
+    serve_statuses(["creating"] * 3 + ["unmounted"])
+    policy = WaitPolicy(timeout=10, interval=4, factor=1)
+    drive = make(resource.Drive).wait_for_status(UUID, "unmounted", policy=policy)
+    assert drive["status"] == "unmounted" and clock.sleeps == [4, 4, 2]
 
 
 @responses.activate

@@ -519,6 +519,29 @@ def test_wait_policy_intervals_grow_up_to_the_maximum() -> None:
     assert [next(intervals) for _ in range(5)] == [1, 2, 4, 5, 5]
 
 
+@pytest.mark.parametrize(
+    ("policy", "sleeps"),
+    [
+        (WaitPolicy(timeout=0), []),
+        (WaitPolicy(timeout=1, interval=5), [1]),
+        (WaitPolicy(timeout=7, interval=2, factor=2, max_interval=3), [2, 3, 2]),
+    ],
+)
+def test_wait_policy_polls_at_once_then_after_each_interval_until_the_deadline(
+    policy: WaitPolicy, sleeps: list[float]
+) -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    polls = list(policy.polls(sleep, lambda: now[0]))
+    assert slept == sleeps
+    assert polls == list(range(len(sleeps) + 1))
+
+
 # --- paging ----------------------------------------------------------------------------------
 
 

@@ -125,15 +125,15 @@ def _complain_api_error(exc) -> None:
         messages.append(f"{point}: {text}" if point else text)
     if not messages:
         messages = [str(exc.message) if exc.message is not None else type(exc).__name__]
-    for message in messages:
-        _complain(message)
     details = []
     if exc.status_code is not None:
         details.append(f"status {exc.status_code}")
     if exc.request_id:
         details.append(f"request id {exc.request_id}")
     if details:
-        print(f"{PROG}: ({', '.join(details)})", file=sys.stderr)
+        messages[-1] += f" ({', '.join(details)})"
+    for message in messages:
+        _complain(message)
 
 
 def _describe_os_error(exc: Exception) -> str:

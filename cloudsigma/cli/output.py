@@ -53,7 +53,7 @@ def ref_uuid(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("uuid", value.get("resource_uri", "")))
     if isinstance(value, list):
-        return ",".join(ref_uuid(item) for item in value)
+        return ",".join(ref_uuid(item) for item in value) or "-"
     return format_cell(value)
 
 
@@ -65,7 +65,7 @@ def format_cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, dict | list):
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return str(value)
+    return " ".join(str(value).splitlines())
 
 
 def print_json(value: Any, stream: TextIO | None = None) -> None:
@@ -91,11 +91,19 @@ def print_table(
 
 
 def print_record(obj: Any, stream: TextIO | None = None) -> None:
-    """Print one object as aligned ``key  value`` lines (a scalar prints as itself)."""
+    """Print one object as aligned ``key  value`` lines (a scalar prints as itself).
+
+    A value that spans lines continues, indented, under its first line.
+    """
     out = stream or sys.stdout
     if not isinstance(obj, dict):
         out.write(f"{format_cell(obj)}\n")
         return
     width = max((len(str(key)) for key in obj), default=0)
     for key, value in obj.items():
-        out.write(f"{str(key).ljust(width)}  {format_cell(value)}\n")
+        text = str(value) if isinstance(value, str) else format_cell(value)
+        # a multi-line value continues under its first line
+        lines = text.splitlines() or [""]
+        out.write(f"{str(key).ljust(width)}  {lines[0]}".rstrip() + "\n")
+        for line in lines[1:]:
+            out.write(f"{'':{width}}  {line}".rstrip() + "\n")

@@ -91,3 +91,16 @@ def test_progress_uses_tqdm_when_installed(capsys):
     shown = capsys.readouterr().err
     assert "download d1" in shown
     assert "100%" in shown
+
+
+def test_record_indents_the_lines_of_a_multi_line_value_and_tables_keep_one_line():
+    out = io.StringIO()
+    print_record({"name": "ubuntu", "install_notes": "first\nsecond"}, out)
+    assert out.getvalue().splitlines() == [
+        "name           ubuntu",
+        "install_notes  first",
+        "               second",
+    ]
+    table = io.StringIO()
+    print_table([{"notes": "a\nb"}], (Column("NOTES", "notes"),), table)
+    assert table.getvalue().splitlines() == ["NOTES", "a b"]

@@ -1,0 +1,109 @@
+"""Global options, help, configuration and error reporting of the ``cloudsigma`` command."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+
+import pytest
+from cli_support import cli_environment, command
+
+from cloudsigma.cli import main
+from cloudsigma.version import __version__
+
+
+def help_paths() -> list[list[str]]:
+    """Every command and verb, as the words that name it."""
+    from cloudsigma.cli.app import build_parser
+
+    paths: list[list[str]] = [[]]
+
+    def walk(parser: argparse.ArgumentParser, prefix: list[str]) -> None:
+        for action in parser._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                continue
+            for name, child in action.choices.items():
+                if name != "emulator":  # its help is the emulator's own
+                    paths.append([*prefix, name])
+                    walk(child, [*prefix, name])
+
+    walk(build_parser(), [])
+    return paths
+
+
+@pytest.mark.parametrize("path", help_paths(), ids=lambda path: " ".join(path) or "top")
+def test_every_command_has_help_with_examples(path, capsys):
+    assert main([*path, "--help"]) == 0
+    shown = capsys.readouterr().out
+    assert "usage: cloudsigma" in shown
+    assert "example" in shown
+
+
+def test_version_and_usage_errors_exit_as_documented(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"cloudsigma {__version__}"
+    assert main([]) == 2
+    assert main(["drives", "list", "--no-such-flag"]) == 2
+    assert main(["drives", "create", "--size", "ten"]) == 2
+    assert "invalid size 'ten'" in capsys.readouterr().err
+    assert main(["--config", "/no/such/file.conf", "drives", "list"]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_global_options_work_after_the_command_too(cli, cloudsigma_emulator):
+    after = cli("drives", "list", "--json").expect(0)
+    assert after.json() == []
+    config = cloudsigma_emulator.config_path
+    explicit = cli("servers", "list", "--config", config, "--json").expect(0)
+    assert explicit.json() == []
+
+
+def test_verbose_logs_requests_without_the_password(cli, cloudsigma_emulator):
+    logged = cli("-v", "tags", "list").expect(0)
+    assert "DEBUG" in logged.stderr
+    assert "/tags/" in logged.stderr
+    assert cloudsigma_emulator.password not in logged.stderr
+
+
+def test_username_and_endpoint_options_override_the_configuration(cli, cloudsigma_emulator):
+    stranger = cli("--username", "nobody@example.com", "drives", "list").expect(1)
+    assert "status 401" in stranger.stderr
+
+    closed = cli("--api-endpoint", "http://127.0.0.1:9/api/2.0/", "--timeout", "2", "tags", "list")
+    closed.expect(1)
+    assert "127.0.0.1:9" in closed.stderr
+
+
+def test_missing_password_is_reported_without_a_prompt_or_traceback(tmp_path, cloudsigma_emulator):
+    config = tmp_path / "no-password.conf"
+    config.write_text(
+        f"api_endpoint = {cloudsigma_emulator.api_endpoint}\n"
+        f"username = {cloudsigma_emulator.username}\n"
+    )
+    config.chmod(0o600)
+    done = subprocess.run(
+        command("drives", "list"),
+        env=cli_environment(str(config)),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "password" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_password_comes_from_the_environment(tmp_path, cloudsigma_emulator):
+    config = tmp_path / "no-password.conf"
+    config.write_text(
+        f"api_endpoint = {cloudsigma_emulator.api_endpoint}\n"
+        f"username = {cloudsigma_emulator.username}\n"
+    )
+    env = cli_environment(str(config))
+    env["CLOUDSIGMA_PASSWORD"] = cloudsigma_emulator.password
+    done = subprocess.run(
+        command("--json", "tags", "list"), env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

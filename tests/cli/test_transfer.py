@@ -1,0 +1,64 @@
+"""``drives upload`` and ``drives download``: a round trip keeps every byte."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from cli_support import UNKNOWN_UUID, api_error, assert_reports_api_error, record_fields
+
+from cloudsigma import resource
+
+MIB = 1024**2
+
+
+def image(tmp_path, name: str, size: int):
+    path = tmp_path / name
+    path.write_bytes(os.urandom(size))
+    return path
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_upload_creates_a_drive_resumes_and_refuses_a_wrong_size_drive(cli, tmp_path):
+    first = image(tmp_path, "first.img", 3 * MIB + 123)
+    shown = cli("drives", "upload", str(first), "--name", "img", "--chunk-size", "1M")
+    shown.expect(0)
+    fields = record_fields(shown.stdout)
+    assert (fields["name"], fields["status"]) == ("img", "unmounted")
+    assert "upload" in shown.stderr  # the progress display
+
+    second = image(tmp_path, "second.img", 2 * MIB + 7)
+    uploaded = cli(
+        "--json", "drives", "upload", str(second), "--threads", "2", "--chunk-size", "1M"
+    )
+    drive = uploaded.expect(0).json()
+    assert drive["size"] == 2 * MIB + 7
+    resumed = cli("--json", "drives", "upload", str(second), "--uuid", drive["uuid"]).expect(0)
+    assert resumed.json()["uuid"] == drive["uuid"]
+
+    wrong = cli("drives", "upload", str(first), "--uuid", drive["uuid"]).expect(1)
+    assert f"drive {drive['uuid']} has {2 * MIB + 7}" in wrong.stderr
+    absent = cli("drives", "upload", str(tmp_path / "absent.img")).expect(1)
+    assert "absent.img" in absent.stderr
+
+
+def test_download_writes_the_uploaded_bytes_and_reports_unknown_drives(cli, tmp_path):
+    original = image(tmp_path, "original.img", 2 * MIB + 321)
+    drive = cli("--json", "drives", "upload", str(original), "--chunk-size", "1M").expect(0).json()
+
+    copy = tmp_path / "copy.img"
+    shown = cli("drives", "download", drive["uuid"], str(copy)).expect(0)
+    assert shown.stdout.strip() == f"downloaded drive {drive['uuid']} to {copy}"
+    assert sha256(copy) == sha256(original)
+
+    second_copy = tmp_path / "second.img"
+    cli("--json", "drives", "download", drive["uuid"], str(second_copy)).expect(0).json()
+    assert sha256(second_copy) == sha256(original)
+
+    error = api_error(lambda: resource.Drive().get(UNKNOWN_UUID))
+    failed = cli("drives", "download", UNKNOWN_UUID, str(tmp_path / "none.img"))
+    assert_reports_api_error(failed, error)
+    assert not (tmp_path / "none.img").exists()

@@ -117,19 +117,25 @@ def _check_sizes(total_size: int, chunk_size: int) -> None:
 
 
 def read_chunk(
-    image_path: str, offset: int, size: int, prefix: bytes = b"", suffix: bytes = b""
+    image_path: str,
+    offset: int,
+    size: int,
+    prefix: bytes = b"",
+    suffix: bytes = b"",
+    buffer: mmap.mmap | None = None,
 ) -> memoryview:
-    """Read ``size`` bytes at ``offset`` into one new buffer framed by ``prefix`` and ``suffix``.
+    """Read ``size`` bytes at ``offset`` into one buffer, framed by ``prefix`` and ``suffix``.
 
     The buffer is the only copy of the chunk: it is handed to the HTTP layer as the body.
-    It is an anonymous memory map, so its pages go back to the system as soon as the
-    last reference to it is dropped (heap buffers of this size tend to stay in the
-    allocator's arenas, one per thread, and inflate the resident size).
+    ``buffer`` is reused when it is large enough (see :func:`chunk_buffer`), else a new
+    anonymous map is made.
 
     :raises UploadError: when the file ends before the chunk does (it shrank meanwhile).
     """
     length = len(prefix) + size + len(suffix)
-    body = memoryview(mmap.mmap(-1, max(length, 1)))[:length]
+    if buffer is None or len(buffer) < length:
+        buffer = new_chunk_buffer(length)
+    body = memoryview(buffer)[:length]
     body[: len(prefix)] = prefix
     start, end = len(prefix), len(prefix) + size
     with open(image_path, "rb", buffering=0) as image:
@@ -144,6 +150,16 @@ def read_chunk(
             start += count
     body[end:] = suffix
     return body
+
+
+def new_chunk_buffer(length: int) -> mmap.mmap:
+    """An anonymous memory map of ``length`` bytes for chunk bodies.
+
+    A map goes back to the system as soon as it is dropped (heap buffers of this size
+    tend to stay in the allocator's per-thread arenas and inflate the resident size),
+    and one reused per worker thread spares a page fault per 4 KiB per chunk.
+    """
+    return mmap.mmap(-1, max(length, 1))
 
 
 def multipart_frame(
@@ -351,7 +367,15 @@ class ChunkWorkers:
             session = self._local.session = self._new_session()
         return session
 
+    def _chunk_buffer(self, length: int) -> mmap.mmap:
+        """The calling thread's reusable chunk buffer, grown to ``length`` bytes if needed."""
+        buffer = getattr(self._local, "buffer", None)
+        if buffer is None or len(buffer) < length:
+            buffer = self._local.buffer = new_chunk_buffer(length)
+        return buffer
+
     def _close_session(self) -> None:
+        self._local.buffer = None
         session = getattr(self._local, "session", None)
         if session is not None:
             session.close()

@@ -205,7 +205,10 @@ class Upload(ChunkWorkers, ResourceBase):
         prefix, suffix, content_type = _chunks.multipart_frame(
             fields.items(), "file", os.path.basename(self.image_path)
         )
-        body = _chunks.read_chunk(self.image_path, chunk_offset, real_chunk_size, prefix, suffix)
+        buffer = self._chunk_buffer(len(prefix) + real_chunk_size + len(suffix))
+        body = _chunks.read_chunk(
+            self.image_path, chunk_offset, real_chunk_size, prefix, suffix, buffer
+        )
         headers = {"Content-Type": content_type}
         response = session.post(
             url,

@@ -242,7 +242,8 @@ class CSUploader(ChunkWorkers):
                 raise
             LOG.debug("chunk %d of %s is already stored", chunk_number, self.uuid)
             return False
-        body = _chunks.read_chunk(self.image_path, chunk_offset, real_chunk_size)
+        buffer = self._chunk_buffer(real_chunk_size)
+        body = _chunks.read_chunk(self.image_path, chunk_offset, real_chunk_size, buffer=buffer)
         response = self._session().post(
             self._link_url(link),
             data=body,  # type: ignore[arg-type]  # any buffer goes out as it is

@@ -538,3 +538,15 @@ def test_console_progress_redraws_one_line_on_stderr(capsys):
     err = capsys.readouterr().err
     assert err.startswith("\r0.5 of 2.0 MB (25%) /")
     assert err.endswith("\r2.0 of 2.0 MB (100%) -")
+
+
+def test_read_chunk_reuses_a_buffer_that_is_large_enough(make_image):
+    path = make_image(100)
+    content = Path(path).read_bytes()
+    buffer = _chunks.new_chunk_buffer(64)
+
+    first = _chunks.read_chunk(path, 10, 50, buffer=buffer)
+    bigger = _chunks.read_chunk(path, 0, 80, buffer=buffer)
+
+    assert first.obj is buffer and bytes(first) == content[10:60]
+    assert bigger.obj is not buffer and bytes(bigger) == content[:80]

@@ -637,8 +637,15 @@ class GenericClient:
             redact_text(resp.text, self._secrets()),
             status_code=resp.status_code,
             request_id=resp.headers.get("X-REQUEST-ID"),
-            errors=_parse_error_list(resp.content),
+            errors=self._redact_errors(_parse_error_list(resp.content)),
         )
+
+    def _redact_errors(self, api_errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        secrets = self._secrets()
+        return [
+            {k: redact_text(v, secrets) if isinstance(v, str) else v for k, v in item.items()}
+            for item in api_errors
+        ]
 
     # --- the calls ----------------------------------------------------------------------------
 

@@ -264,3 +264,16 @@ def test_session_is_kept_and_closed() -> None:
     assert isinstance(client.http, requests.Session)
     with client as same:
         assert same is client
+
+
+@responses.activate
+def test_error_text_echoing_the_password_is_redacted() -> None:
+    client = GenericClient(API, USERNAME, PASSWORD, retry=0)
+    echo = [{"error_type": "validation", "error_point": "password", "error_message": PASSWORD}]
+    responses.put(API + "profile/", json=echo, status=400)
+    with pytest.raises(errors.ClientError) as caught:
+        client.put("/profile/", {"password": PASSWORD})
+    assert PASSWORD not in str(caught.value) and PASSWORD not in repr(caught.value)
+    assert "<redacted>" in caught.value.message
+    assert caught.value.errors[0]["error_message"] == "<redacted>"
+    assert caught.value.error_point == "password"

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from cloudsigma import errors, resource
+from cloudsigma.policies import WaitPolicy
 
 GIB = 1024**3
 #: Every object the suite creates carries this prefix, so leftovers are easy to spot.
@@ -28,10 +29,16 @@ class Api:
 
     :param client_args: ``(api_endpoint, username, password)``, or nothing for the
         configured account.
+    :param emulator: the emulator serving this account, None for a live account.
+    :param wait_policy: how every resource's wait helpers poll.
     """
 
     def __init__(
-        self, *client_args: str, live: bool, emulator: Any = None, wait_policy: Any = None
+        self,
+        *client_args: str,
+        live: bool,
+        emulator: Any = None,
+        wait_policy: WaitPolicy | None = None,
     ) -> None:
         self.client_args = client_args
         self.live = live
@@ -66,9 +73,10 @@ class Api:
 class ResourceTracker:
     """Remembers what a test created and deletes it afterwards, servers first.
 
-    Order: stop the servers, delete them with their disks, then the drives, then the
-    snapshots, tags and ACLs. Objects already gone (404) are fine; anything that cannot
-    be deleted is reported, so a live account is never left with silent leftovers.
+    Order: stop the servers, delete them with their disks, then the drives, the snapshots,
+    the ACLs and last the tags (ACLs refer to tags). Objects already gone (404) are fine;
+    anything that cannot be deleted is reported, so a live account is never left with
+    silent leftovers.
     """
 
     def __init__(self, api: Api, timeout: float) -> None:
@@ -93,6 +101,7 @@ class ResourceTracker:
         self.protected.add(uuid)
 
     def cleanup(self) -> None:
+        """Delete everything tracked; what fails (other than 404) goes to ``problems``."""
         for uuid in self.created["servers"]:
             self._attempt("server", uuid, self._remove_server)
         for uuid in self.created["drives"]:

@@ -77,9 +77,10 @@ def run_json(
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-15:]
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-12:] or ["(no output)"]
+        script = " ".join(os.path.basename(arg) for arg in argv[1:3])
         raise RuntimeError(
-            f"{' '.join(argv[:4])} exited {proc.returncode}:\n    " + "\n    ".join(tail)
+            f"{script} exited {proc.returncode}: {tail[-1].strip()}\n    " + "\n    ".join(tail)
         )
     return json.loads(lines[-1])
 

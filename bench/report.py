@@ -7,7 +7,7 @@ import json
 import os
 import platform
 import sys
-from typing import Any
+from typing import Any, NamedTuple
 
 from common import Series
 from suite import Benchmark, Target
@@ -32,6 +32,7 @@ def machine() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
         "os": f"{platform.system()} {platform.release()}",
+        "load_average": [round(load, 2) for load in os.getloadavg()],
     }
 
 
@@ -83,14 +84,28 @@ def evaluate(target: Target, bench: Benchmark) -> dict[str, Any]:
     }
 
 
+class NotRunEntry(NamedTuple):
+    """A benchmark (or its remaining part) that could not run, and where it sits in the table."""
+
+    position: int
+    title: str
+    reason: str
+
+
 HEADERS = ("benchmark", "contender", "median", "spread (min–max)", "vs baseline", "target")
 
 
 def table_rows(
-    benchmarks: list[Benchmark], not_run: list[tuple[str, str]], checks: list[tuple[str, str]]
+    benchmarks: list[Benchmark], not_run: list[NotRunEntry], checks: list[tuple[str, str]]
 ) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
-    for bench in benchmarks:
+    for position, bench in enumerate([*benchmarks, None]):
+        for entry in not_run:
+            if entry.position == position:
+                reason = entry.reason if len(entry.reason) <= 70 else entry.reason[:69] + "…"
+                rows.append((entry.title, "", f"not run: {reason}", "", "", ""))
+        if bench is None:
+            break
         baseline = bench.get(bench.baseline) if bench.baseline else None
         verdicts: dict[str, list[str]] = {}
         for target in bench.targets:
@@ -115,8 +130,6 @@ def table_rows(
             rows.extend(("", "", "", "", "", goal) for goal in goals[1:])
     for title, outcome in checks:
         rows.append((title, "", outcome, "", "", ""))
-    for title, reason in not_run:
-        rows.append((title, "", f"not run: {reason}", "", "", ""))
     return rows
 
 
@@ -137,7 +150,7 @@ def render(rows: list[tuple[str, ...]]) -> str:
 
 def results_document(
     benchmarks: list[Benchmark],
-    not_run: list[tuple[str, str]],
+    not_run: list[NotRunEntry],
     checks: list[tuple[str, str]],
     settings: dict[str, Any],
     started: datetime.datetime,
@@ -159,7 +172,7 @@ def results_document(
             for bench in benchmarks
         ],
         "checks": [{"check": title, "outcome": outcome} for title, outcome in checks],
-        "not_run": [{"benchmark": title, "reason": reason} for title, reason in not_run],
+        "not_run": [{"benchmark": entry.title, "reason": entry.reason} for entry in not_run],
     }
 
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -24,7 +24,7 @@ import suite  # noqa: E402
 from common import BENCH_DIR, child_env  # noqa: E402
 from venvs import ensure_peer_venv, ours_python  # noqa: E402
 
-BENCHMARKS: dict[str, tuple[str, Callable[[suite.Context], list[suite.Benchmark]]]] = {
+BENCHMARKS: dict[str, tuple[str, Callable[[suite.Context], Iterator[suite.Benchmark]]]] = {
     "per-call": ("1 per-call overhead", suite.per_call),
     "listing": ("2 listing", suite.listing),
     "import": ("3 import", suite.imports),
@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=os.path.join(BENCH_DIR, "results.json"))
     args = parser.parse_args(argv)
     started = datetime.datetime.now(datetime.timezone.utc)
+    load_at_start = [round(load, 2) for load in os.getloadavg()]
     selected = args.only or [*BENCHMARKS, "walkthrough"]
 
     peer_python, peer_error = None, None
@@ -85,20 +86,28 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     benchmarks: list[suite.Benchmark] = []
-    not_run: list[tuple[str, str]] = []
+    not_run: list[report.NotRunEntry] = []
     for key, (title, function) in BENCHMARKS.items():
         if key not in selected:
             continue
         log(f"== {title}")
         began = time.monotonic()
+        done = len(benchmarks)
         try:
-            benchmarks.extend(function(ctx))
+            # Each part is kept as soon as it is measured, even if a later part fails.
+            for bench in function(ctx):
+                benchmarks.append(bench)
         except suite.NotRun as exc:
-            not_run.append((title, str(exc)))
+            not_run.append(report.NotRunEntry(len(benchmarks), title, str(exc)))
         except Exception as exc:  # one broken benchmark must not hide the others
             log(traceback.format_exc())
-            reason = str(exc).strip().splitlines()
-            not_run.append((title, f"{type(exc).__name__}: {reason[0] if reason else ''}"))
+            reason = (str(exc).strip().splitlines() or [""])[0]
+            part = "the rest of " if len(benchmarks) > done else ""
+            not_run.append(
+                report.NotRunEntry(
+                    len(benchmarks), f"{part}{title}", f"{type(exc).__name__}: {reason}"
+                )
+            )
         log(f"   ({time.monotonic() - began:.0f} s)")
 
     checks: list[tuple[str, str]] = []
@@ -114,19 +123,26 @@ def main(argv: list[str] | None = None) -> int:
     if peer_python:
         versions["pycloudsigma"] = _version(peer_python)
     document["versions"] = versions
+    document["machine"]["load_average_at_start"] = load_at_start
     report.write_json(document, args.json)
 
     info = document["machine"]
     print()
     print(
         f"cloudsigma benchmarks, {document['date']} — {info['cores']} cores, {info['cpu_model']}, "
-        f"Python {info['python']}, {info['os']}; {args.rounds} rounds, median and min–max"
+        f"Python {info['python']}, {info['os']}; {args.rounds} rounds, median and min–max; "
+        f"load average {load_at_start[0]} at start, {info['load_average'][0]} at the end"
     )
     print(report.render(report.table_rows(benchmarks, not_run, checks)))
+    if not_run:
+        print("\nNot run:\n" + "\n".join(f"- {entry.title}: {entry.reason}" for entry in not_run))
     notes = [note for bench in benchmarks for note in bench.notes]
     if notes:
         print("\nNotes:\n" + "\n".join(f"- {note}" for note in notes))
-    print(f"\nvs baseline: median / baseline median. Written to {os.path.relpath(args.json)}")
+    print(
+        "\nvs baseline: median / the baseline's median (for ms lower is better, for MB/s and "
+        f"req/s higher is better). Written to {os.path.relpath(args.json)}"
+    )
     return 0
 
 

@@ -175,10 +175,9 @@ def contenders_for(
     }
 
 
-def per_call(ctx: Context) -> list[Benchmark]:
+def per_call(ctx: Context) -> Iterator[Benchmark]:
     """Benchmark 1: sequential Drive().get(uuid) over HTTPS, direct and behind 50 ms/connection."""
     ctx.require_peer()
-    results = []
     with tls_emulator(ctx, drives=1) as info:
         with open(info["drives_path"], encoding="utf-8") as uuids_file:
             uuid = json.load(uuids_file)[0]
@@ -186,31 +185,27 @@ def per_call(ctx: Context) -> list[Benchmark]:
         env = client_env(info)
         ctx.log(f"per-call: {ctx.calls} GETs over HTTPS on loopback")
         series = alternate(ctx.rounds, contenders_for(ctx, env, args, "ms_per_call"), ctx.log, "ms")
-        results.append(
-            Benchmark(
-                "per_call_https",
-                f"1a per-call: {ctx.calls} x Drive().get(uuid), HTTPS loopback",
-                series,
-                baseline=BARE,
-                targets=[
-                    Target("≥3.5x faster than pycloudsigma", OURS, "faster", 3.5, PEER),
-                    Target("within 1.15x of requests.Session", OURS, "within", 1.15, BARE),
-                ],
-            )
+        yield Benchmark(
+            "per_call_https",
+            f"1a per-call: {ctx.calls} x Drive().get(uuid), HTTPS loopback",
+            series,
+            baseline=BARE,
+            targets=[
+                Target("≥3.5x faster than pycloudsigma", OURS, "faster", 3.5, PEER),
+                Target("within 1.15x of requests.Session", OURS, "within", 1.15, BARE),
+            ],
         )
 
         ctx.log(f"per-call: {ctx.calls} GETs, a new Drive() for each")
         sdks = contenders_for(ctx, env, [*args, "--fresh"], "ms_per_call")
         del sdks[BARE]
         fresh = alternate(ctx.rounds, sdks, ctx.log, "ms")
-        results.append(
-            Benchmark(
-                "per_call_https_new_instance",
-                f"1b per-call: {ctx.calls} x Drive().get(uuid), new Drive() each call",
-                [*fresh, next(s for s in series if s.contender == BARE)],
-                baseline=BARE,
-                notes=["1b: the requests.Session row is the one of 1a (it has no Drive object)"],
-            )
+        yield Benchmark(
+            "per_call_https_new_instance",
+            f"1b per-call: {ctx.calls} x Drive().get(uuid), new Drive() each call",
+            [*fresh, next(s for s in series if s.contender == BARE)],
+            baseline=BARE,
+            notes=["1b: the requests.Session row is the one of 1a (it has no Drive object)"],
         )
 
         port = int(info["api_endpoint"].split(":")[2].split("/")[0])
@@ -229,18 +224,15 @@ def per_call(ctx: Context) -> list[Benchmark]:
             delayed = alternate(
                 ctx.rounds, contenders_for(ctx, proxied_env, args, "ms_per_call"), ctx.log, "ms"
             )
-        results.append(
-            Benchmark(
-                "per_call_https_50ms_per_connection",
-                f"1c per-call: {ctx.calls} x Drive().get(uuid), HTTPS +50 ms per new connection",
-                delayed,
-                baseline=BARE,
-            )
+        yield Benchmark(
+            "per_call_https_50ms_per_connection",
+            f"1c per-call: {ctx.calls} x Drive().get(uuid), HTTPS +50 ms per new connection",
+            delayed,
+            baseline=BARE,
         )
-    return results
 
 
-def listing(ctx: Context) -> list[Benchmark]:
+def listing(ctx: Context) -> Iterator[Benchmark]:
     """Benchmark 2: list_detail() of ``ctx.drives`` drives over HTTPS."""
     ctx.require_peer()
     ctx.log(f"listing: creating {ctx.drives} drives in an HTTPS emulator")
@@ -249,7 +241,7 @@ def listing(ctx: Context) -> list[Benchmark]:
         series = alternate(
             ctx.rounds, contenders_for(ctx, client_env(info), args, "ms"), ctx.log, "ms"
         )
-    return [
+    yield from [
         Benchmark(
             "listing",
             f"2 listing: Drive().list_detail() of {ctx.drives} drives, HTTPS",
@@ -267,7 +259,7 @@ IMPORT_CODE = (
 )
 
 
-def imports(ctx: Context) -> list[Benchmark]:
+def imports(ctx: Context) -> Iterator[Benchmark]:
     """Benchmark 3: wall time of ``python -c "import cloudsigma"`` (and of cloudsigma.resource)."""
     peer = ctx.require_peer()
     workdir = tempfile.mkdtemp(prefix="cloudsigma-bench-import-")
@@ -279,7 +271,6 @@ def imports(ctx: Context) -> list[Benchmark]:
     os.chmod(config_path, 0o600)
     # Bytecode caching on, as for any installed package; the first run of each warms it.
     env = child_env({"CLOUDSIGMA_CONFIG": config_path})
-    results = []
     for module in ("cloudsigma", "cloudsigma.resource"):
         commands = {
             OURS: [ctx.ours_python, "-c", f"import {module}"],
@@ -302,21 +293,18 @@ def imports(ctx: Context) -> list[Benchmark]:
         for item in series:
             if item.contender in counts:
                 item.extra = counts[item.contender]
-        results.append(
-            Benchmark(
-                f"import_{module.replace('.', '_')}",
-                f"3{'ab'[module != 'cloudsigma']} import: python -c 'import {module}' (wall)",
-                series,
-                baseline=PEER,
-                targets=[Target("≥2x faster than pycloudsigma", OURS, "faster", 2.0, PEER)],
-                notes=[
-                    f"import {module}, {name}: {count['modules']} modules added to sys.modules, "
-                    f"{count['in_process_ms']:.1f} ms inside the interpreter"
-                    for name, count in counts.items()
-                ],
-            )
+        yield Benchmark(
+            f"import_{module.replace('.', '_')}",
+            f"3{'ab'[module != 'cloudsigma']} import: python -c 'import {module}' (wall)",
+            series,
+            baseline=PEER,
+            targets=[Target("≥2x faster than pycloudsigma", OURS, "faster", 2.0, PEER)],
+            notes=[
+                f"import {module}, {name}: {count['modules']} modules added to sys.modules, "
+                f"{count['in_process_ms']:.1f} ms inside the interpreter"
+                for name, count in counts.items()
+            ],
         )
-    return results
 
 
 def _wall_time(argv: list[str], env: dict[str, str], cwd: str) -> Callable[[], float]:
@@ -344,7 +332,7 @@ def read_config_file(path: str) -> dict[str, str] | None:
     return values if complete else None
 
 
-def emulator_throughput(ctx: Context) -> list[Benchmark]:
+def emulator_throughput(ctx: Context) -> Iterator[Benchmark]:
     """Benchmark 6: the emulator alone, run from its command line on one CPU, plain HTTP."""
     from seed import create_drives, wait_for_drives
 
@@ -401,7 +389,7 @@ def emulator_throughput(ctx: Context) -> list[Benchmark]:
             "ms",
         )
     pinned = f"emulator pinned to CPU {server_cpu}" if server_cpu is not None else "not pinned"
-    return [
+    yield from [
         Benchmark(
             "emulator_rps",
             "6a emulator: GET /drives/<uuid>/, 16 keep-alive clients, HTTP",
@@ -440,7 +428,7 @@ def _peer_script(name: str) -> str:
     return path
 
 
-def context_read(ctx: Context) -> list[Benchmark]:
+def context_read(ctx: Context) -> Iterator[Benchmark]:
     """Benchmark 4: the whole server context over a pty, this package vs pycloudsigma's way.
 
     The reading functions are those of bench/context_read.py; the pty is served by the
@@ -466,7 +454,7 @@ def context_read(ctx: Context) -> list[Benchmark]:
             ctx.log,
             "ms",
         )
-    return [
+    yield from [
         Benchmark(
             "context_read",
             "4 server context: read the whole context from a pty",
@@ -488,7 +476,7 @@ IMAGE_CONTENDERS = {
 }
 
 
-def images(ctx: Context) -> list[Benchmark]:
+def images(ctx: Context) -> Iterator[Benchmark]:
     """Benchmark 5: a 1 GiB sparse image up and down, via bench/images.py (its own emulator)."""
     script = _peer_script("images.py")
     with tempfile.TemporaryDirectory(prefix="cloudsigma-bench-images-") as workdir:
@@ -542,4 +530,4 @@ def images(ctx: Context) -> list[Benchmark]:
         f"{figures['settings']['range_size'] // 2**20} MiB, {threads} threads; MB/s = 10^6 B/s; "
         "each contender in its own process (peak RSS = its VmHWM)"
     )
-    return results
+    yield from results

@@ -16,7 +16,8 @@ class Background:
     """A child process that announces itself with one JSON line on stdout.
 
     A child that cannot print one is waited for with ``ready``, a function returning
-    the announcement (or None while the child is not ready yet).
+    the announcement (or None while the child is not ready yet). A child that does not
+    stop when its stdin closes (``stops_on_eof=False``) gets SIGTERM instead.
 
     Use as a context manager: entering waits for the announcement (``self.info``),
     leaving closes the child's stdin (its cue to stop), then terminates, then kills.
@@ -29,9 +30,11 @@ class Background:
         ready_timeout: float = 120,
         ready: Callable[[], dict[str, Any] | None] | None = None,
         cpu: int | None = None,
+        stops_on_eof: bool = True,
     ) -> None:
         self.argv = list(argv)
         self.cpu = cpu
+        self.stops_on_eof = stops_on_eof
         self.ready = ready
         self.env = dict(env)
         self.ready_timeout = ready_timeout
@@ -82,21 +85,24 @@ class Background:
         raise RuntimeError(f"{' '.join(self.argv[:3])} did not start:\n    {tail}")
 
     def stop(self) -> None:
-        """Ask the child to stop (stdin closed), then insist; idempotent."""
+        """Ask the child to stop (stdin closed, or SIGTERM), then insist; idempotent."""
         proc = self.proc
         if proc is None or proc.poll() is not None:
             return
-        try:
-            if proc.stdin:
-                proc.stdin.close()
-            proc.wait(timeout=10)
-        except (subprocess.TimeoutExpired, BrokenPipeError):
-            proc.terminate()
+        if proc.stdin:
             try:
-                proc.wait(timeout=5)
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+        if not self.stops_on_eof:
+            proc.terminate()
+        for escalate in (proc.terminate, proc.kill):
+            try:
+                proc.wait(timeout=10)
+                return
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                escalate()
+        proc.wait()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()

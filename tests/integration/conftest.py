@@ -7,11 +7,19 @@ test created even when the test fails, and ``wait_timeout`` scales every wait to
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from integration_support import GIB, Api, ResourceTracker, unique_name
+
+# integration_support.py sits next to this file; pytest's default import mode puts this directory
+# on sys.path, --import-mode=importlib does not, so do it here for both.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+
+from integration_support import GIB, Api, ResourceTracker, unique_name  # noqa: E402
 
 from cloudsigma.policies import WaitPolicy
 

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from sample_runner import sample_command
+
+# sample_runner.py sits next to this file; pytest's default import mode puts this directory
+# on sys.path, --import-mode=importlib does not, so do it here for both.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+
+from sample_runner import sample_command  # noqa: E402
 
 from cloudsigma.policies import WaitPolicy
 

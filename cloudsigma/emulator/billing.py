@@ -9,7 +9,7 @@ from typing import Any
 
 from . import fields
 from .backend import Account, Collection, iso, new_uuid, now
-from .errors import validation
+from .errors import payment, validation
 
 SUBSCRIBABLE = (
     "dssd",
@@ -151,8 +151,6 @@ class Subscriptions(Collection):
         subscription = self.priced(values)
         cost = Decimal(subscription["price"])
         if cost > Decimal(account.balance["balance"]):
-            from .errors import payment
-
             raise payment(
                 f"subscription costs {cost} but the balance is "
                 f"{account.balance['balance']}; top up the account"
@@ -169,6 +167,15 @@ class Subscriptions(Collection):
                 expanded.extend(dict(item, amount=1) for _ in range(count))
             else:
                 expanded.append(item)
+        created_cost = Decimal(0)
+        for item in expanded:
+            if isinstance(item, dict):
+                created_cost += Decimal(self.priced(item)["price"])
+        if created_cost > Decimal(account.balance["balance"]):
+            raise payment(
+                f"these subscriptions cost {created_cost} but the balance is "
+                f"{account.balance['balance']}; top up the account"
+            )
         return super().create_many(account, expanded, query)
 
     def commit(self, account: Account, values: dict) -> dict:

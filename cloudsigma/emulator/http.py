@@ -207,7 +207,6 @@ class ApiServer(TransferHandlers):
         app.router.add_route("*", "/api/2.0", self.dispatch)
         app.router.add_get("/websocket", self.websocket)
         app.router.add_get("/2.0/websocket", self.websocket)
-        app.router.add_get("/api/2.0/websocket", self.websocket)
         app.router.add_route("*", "/_emulator/{name}", self.control)
         app.router.add_route("*", "/_emulator/{name}/", self.control)
         app.router.add_route("*", "/{tail:.*}", self.not_found)

@@ -240,6 +240,19 @@ class Servers(Collection):
             self.check_hardware(server)
         return server
 
+    def create_many(self, account: Account, items: list, query: dict) -> list[dict]:
+        claimed: set[str] = set()
+        for item in items:
+            nics = item.get("nics") if isinstance(item, dict) else None
+            for nic in nics if isinstance(nics, list) else ():
+                conf = nic.get("ip_v4_conf") if isinstance(nic, dict) else None
+                if isinstance(conf, dict) and conf.get("conf") == "static" and conf.get("ip"):
+                    address = fields.ref_uuid(conf["ip"], "ip")
+                    if address in claimed:
+                        raise validation(f"IP {address} is given to two NICs", "ip")
+                    claimed.add(address)
+        return super().create_many(account, items, query)
+
     @staticmethod
     def check_extras(values: dict, server: dict) -> None:
         for key, item in (("gpus", "model"), ("epcs", "size")):
@@ -437,7 +450,8 @@ class Servers(Collection):
             }
         return {"active_since": iso().split(".")[0] + "+00:00", "nics": nics}
 
-    def power_off(self, server: dict) -> None:
+    def power_off(self, account: Account, server: dict) -> None:
+        self.backend.audit(account, self, server, "stop", "")
         server["runtime"] = None
         for item in server["nics"] + server["drives"]:
             item["runtime"] = None
@@ -453,7 +467,7 @@ class Servers(Collection):
             self.backend.set_status(account, "servers", server, "stopping")
         self.backend.audit(account, self, server, "stop_send", "")
         self.backend.settle(
-            account, "servers", server, "stopped", apply=lambda: self.power_off(server)
+            account, "servers", server, "stopped", apply=lambda: self.power_off(account, server)
         )
         return self.answer("stop", server)
 
@@ -467,7 +481,12 @@ class Servers(Collection):
         self.backend.set_status(account, "servers", server, "stopping")
         self.backend.audit(account, self, server, "shutdown_ACPI_send", "")
         self.backend.settle(
-            account, "servers", server, "stopped", apply=lambda: self.power_off(server), factor=2.0
+            account,
+            "servers",
+            server,
+            "stopped",
+            apply=lambda: self.power_off(account, server),
+            factor=2.0,
         )
         return self.answer("shutdown", server)
 
@@ -481,7 +500,7 @@ class Servers(Collection):
         self.backend.set_status(account, "servers", server, "stopping")
 
         def boot_again() -> None:
-            self.power_off(server)
+            self.power_off(account, server)
             self.backend.set_status(account, "servers", server, "stopped")
             self.backend.set_status(account, "servers", server, "starting")
             self.settle_running(account, server)

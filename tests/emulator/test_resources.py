@@ -213,3 +213,13 @@ def test_backfilling_servers_are_forbidden(api):
 def test_schema_of_a_resource_without_a_dump_is_derived(api):
     schema = api.ok("GET", "keypairs/schema/")
     assert schema["default_limit"] == 20 and "get" in schema["allowed_list_http_methods"]
+
+
+def test_subscriptions_beyond_the_balance_are_402_and_buy_nothing(api, emu):
+    emu.account().balance["balance"] = "0.70"  # two of the three would fit
+    count = api.ok("GET", "subscriptions/")["meta"]["total_count"]
+    objects = [{"resource": "cpu", "amount": 1000, "period": "1 month"}] * 3
+    response = api.post("subscriptions/", json={"objects": objects})
+    assert_api_error(response, 402, "payment", "top up")
+    assert api.ok("GET", "subscriptions/")["meta"]["total_count"] == count
+    assert api.ok("GET", "balance/")["balance"] == "0.70"

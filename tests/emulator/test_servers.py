@@ -258,3 +258,24 @@ def test_gpus_and_epcs_are_kept(api, server):
     )
     assert updated["gpus"] == [{"model": "tesla", "gpu": None}]
     assert updated["epcs"] == [{"size": 1024}]
+
+
+def test_bulk_create_giving_one_static_ip_twice_creates_nothing(api):
+    ip = api.ok("GET", "ips/")["objects"][0]["uuid"]
+    nic = {"ip_v4_conf": {"conf": "static", "ip": ip}}
+    servers = [
+        {"name": name, "cpu": 1000, "mem": GIB, "vnc_password": "x", "nics": [nic]}
+        for name in ("a", "b")
+    ]
+    response = api.post("servers/", json={"objects": servers})
+    assert_api_error(response, 400, "validation", "two NICs")
+    assert api.ok("GET", "servers/")["meta"]["total_count"] == 0
+
+
+def test_stop_completion_is_in_the_audit_log(api, emu, server):
+    api.action("servers", server["uuid"], "start")
+    emu.advance()
+    api.action("servers", server["uuid"], "stop")
+    emu.advance()
+    actions = [e["action"] for e in api.ok("GET", "logs/", params={"limit": 2})["objects"]]
+    assert actions == ["stop", "stop_send"]

@@ -867,9 +867,11 @@ class WebsocketClient:
 
     def close(self) -> None:
         """Close the connection (closing twice is harmless)."""
+        import websocket
+
         try:
-            self.conn.close()
-        except Exception as exc:  # a dead socket may fail to close; it is gone either way
+            self.conn.close(timeout=1)  # do not wait long for a dead server's close answer
+        except (websocket.WebSocketException, OSError) as exc:  # a dead socket is gone anyway
             LOG.debug("closing the websocket failed: %s", exc)
 
     def __enter__(self) -> WebsocketClient:

@@ -46,7 +46,7 @@ class FakeConnection:
             raise item
         return item
 
-    def close(self) -> None:
+    def close(self, **kwargs: Any) -> None:
         self.connected = False
 
 
@@ -296,3 +296,127 @@ def test_drop_without_reconnect_is_raised(server: FakeServer) -> None:
     with pytest.raises(errors.TransportError):
         open_websocket().wait()
     assert len(server.connects) == 1
+
+
+# --- a real websocket handshake on 127.0.0.1 -------------------------------------------------
+
+
+class LoopbackWebsocketServer:
+    """A minimal websocket server: records each handshake, sends scripted text frames.
+
+    A script item is a str (sent as a text frame), a float (seconds of silence before the
+    next item) or None (close the connection).
+    """
+
+    def __init__(self, scripts: list[list[Any]]) -> None:
+        import socket
+        import threading
+
+        self.scripts = scripts
+        self.handshakes: list[str] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"ws://127.0.0.1:{self.listener.getsockname()[1]}/websocket"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while self.scripts:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                self._handshake(connection)
+                self._play(connection, self.scripts.pop(0))
+
+    def _handshake(self, connection: Any) -> None:
+        import base64
+        import hashlib
+
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += connection.recv(4096)
+        text = request.decode()
+        self.handshakes.append(text)
+        key = next(
+            line.split(":", 1)[1].strip()
+            for line in text.split("\r\n")
+            if line.lower().startswith("sec-websocket-key:")
+        )
+        magic = key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+        accept = base64.b64encode(hashlib.sha1(magic.encode()).digest()).decode()
+        connection.sendall(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + f"Sec-WebSocket-Accept: {accept}\r\n\r\n".encode()
+        )
+
+    def _play(self, connection: Any, script: list[Any]) -> None:
+        for item in script:
+            if item is None:
+                return
+            if isinstance(item, float):
+                self._stop.wait(item)
+                continue
+            payload = item.encode()
+            assert len(payload) < 126
+            connection.sendall(bytes([0x81, len(payload)]) + payload)
+        self._answer_close(connection)
+
+    def _answer_close(self, connection: Any) -> None:
+        """Stay silent until the client sends a close frame, then close back."""
+        connection.settimeout(5)
+        try:
+            while (header := connection.recv(2)) and header[0] & 0x0F != 0x8:
+                connection.recv(65536)
+        except OSError:
+            return
+        connection.sendall(b"\x88\x00")
+
+    def close(self) -> None:
+        import socket
+
+        self._stop.set()
+        self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def loopback() -> Any:
+    servers: list[LoopbackWebsocketServer] = []
+
+    def start(*scripts: list[Any]) -> LoopbackWebsocketServer:
+        servers.append(LoopbackWebsocketServer(list(scripts)))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def test_real_handshake_sends_the_cookie_and_frames_decode(loopback: Any) -> None:
+    server = loopback([frame("drives", DRIVE_URI)])
+    client = WebsocketClient("cookie-xyz", 5, ws_endpoint=server.url)
+    assert client.recv() == {"resource_type": "drives", "resource_uri": DRIVE_URI}
+    assert "Cookie: async_auth=cookie-xyz\r\n" in server.handshakes[0]
+    client.close()
+
+
+def test_real_silence_becomes_a_websocket_timeout(loopback: Any) -> None:
+    server = loopback([])
+    client = WebsocketClient("c", 5, ws_endpoint=server.url)
+    with pytest.raises(WebsocketTimeoutError):
+        client.recv(timeout=0.05)
+    client.close()
+
+
+def test_real_close_becomes_a_closed_error_and_reconnect_recovers(loopback: Any) -> None:
+    server = loopback([None], [frame("drives", DRIVE_URI)])
+    client = WebsocketClient("first", 5, ws_endpoint=server.url)
+    with pytest.raises(WebsocketClosedError):
+        client.recv(timeout=2)
+    client.reconnect("second")
+    assert client.recv(timeout=2)["resource_uri"] == DRIVE_URI
+    assert "async_auth=second" in server.handshakes[1]
+    client.close()

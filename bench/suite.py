@@ -1,7 +1,7 @@
 """The benchmarks: each sets up what it needs, runs the contenders alternately, tears down.
 
-Every function takes the :class:`Context` and returns a :class:`Benchmark`, or raises
-:class:`NotRun` when a piece it needs is missing.
+Every function takes the :class:`Context` and yields its :class:`Benchmark` parts as they
+are measured, or raises :class:`NotRun` when a piece it needs is missing.
 """
 
 from __future__ import annotations
@@ -241,14 +241,12 @@ def listing(ctx: Context) -> Iterator[Benchmark]:
         series = alternate(
             ctx.rounds, contenders_for(ctx, client_env(info), args, "ms"), ctx.log, "ms"
         )
-    yield from [
-        Benchmark(
-            "listing",
-            f"2 listing: Drive().list_detail() of {ctx.drives} drives, HTTPS",
-            series,
-            baseline=BARE,
-        )
-    ]
+    yield Benchmark(
+        "listing",
+        f"2 listing: Drive().list_detail() of {ctx.drives} drives, HTTPS",
+        series,
+        baseline=BARE,
+    )
 
 
 IMPORT_CODE = (
@@ -262,49 +260,51 @@ IMPORT_CODE = (
 def imports(ctx: Context) -> Iterator[Benchmark]:
     """Benchmark 3: wall time of ``python -c "import cloudsigma"`` (and of cloudsigma.resource)."""
     peer = ctx.require_peer()
-    workdir = tempfile.mkdtemp(prefix="cloudsigma-bench-import-")
-    config_path = os.path.join(workdir, "cloudsigma.conf")
-    with open(config_path, "w", encoding="utf-8") as config_file:
-        config_file.write(
-            "api_endpoint = https://127.0.0.1:9/api/2.0/\nusername = a@example.com\npassword = x\n"
-        )
-    os.chmod(config_path, 0o600)
-    # Bytecode caching on, as for any installed package; the first run of each warms it.
-    env = child_env({"CLOUDSIGMA_CONFIG": config_path})
-    for module in ("cloudsigma", "cloudsigma.resource"):
-        commands = {
-            OURS: [ctx.ours_python, "-c", f"import {module}"],
-            PEER: [peer, "-c", f"import {module}"],
-            "python -c pass": [ctx.ours_python, "-c", "pass"],
-        }
-        counts = {}
-        for name, argv in commands.items():
-            subprocess.run(argv, env=env, cwd=workdir, check=True, capture_output=True)
-            if name != "python -c pass":
-                code = IMPORT_CODE.format(module=module)
-                counts[name] = run_json([argv[0], "-c", code], env, cwd=workdir)
-        ctx.log(f"import: python -c 'import {module}'")
-        series = alternate(
-            ctx.rounds * 3,
-            {name: _wall_time(argv, env, workdir) for name, argv in commands.items()},
-            ctx.log,
-            "ms",
-        )
-        for item in series:
-            if item.contender in counts:
-                item.extra = counts[item.contender]
-        yield Benchmark(
-            f"import_{module.replace('.', '_')}",
-            f"3{'ab'[module != 'cloudsigma']} import: python -c 'import {module}' (wall)",
-            series,
-            baseline=PEER,
-            targets=[Target("≥2x faster than pycloudsigma", OURS, "faster", 2.0, PEER)],
-            notes=[
-                f"import {module}, {name}: {count['modules']} modules added to sys.modules, "
-                f"{count['in_process_ms']:.1f} ms inside the interpreter"
-                for name, count in counts.items()
-            ],
-        )
+    with tempfile.TemporaryDirectory(prefix="cloudsigma-bench-import-") as workdir:
+        config_path = os.path.join(workdir, "cloudsigma.conf")
+        with open(config_path, "w", encoding="utf-8") as config_file:
+            # Never contacted: importing must not need a reachable API.
+            config_file.write(
+                "api_endpoint = https://127.0.0.1:9/api/2.0/\n"
+                "username = a@example.com\npassword = x\n"
+            )
+        os.chmod(config_path, 0o600)
+        # Bytecode caching on, as for any installed package; the first run of each warms it.
+        env = child_env({"CLOUDSIGMA_CONFIG": config_path})
+        for module in ("cloudsigma", "cloudsigma.resource"):
+            commands = {
+                OURS: [ctx.ours_python, "-c", f"import {module}"],
+                PEER: [peer, "-c", f"import {module}"],
+                "python -c pass": [ctx.ours_python, "-c", "pass"],
+            }
+            counts = {}
+            for name, argv in commands.items():
+                subprocess.run(argv, env=env, cwd=workdir, check=True, capture_output=True)
+                if name != "python -c pass":
+                    code = IMPORT_CODE.format(module=module)
+                    counts[name] = run_json([argv[0], "-c", code], env, cwd=workdir)
+            ctx.log(f"import: python -c 'import {module}'")
+            series = alternate(
+                ctx.rounds * 3,
+                {name: _wall_time(argv, env, workdir) for name, argv in commands.items()},
+                ctx.log,
+                "ms",
+            )
+            for item in series:
+                if item.contender in counts:
+                    item.extra = counts[item.contender]
+            yield Benchmark(
+                f"import_{module.replace('.', '_')}",
+                f"3{'ab'[module != 'cloudsigma']} import: python -c 'import {module}' (wall)",
+                series,
+                baseline=PEER,
+                targets=[Target("≥2x faster than pycloudsigma", OURS, "faster", 2.0, PEER)],
+                notes=[
+                    f"import {module}, {name}: {count['modules']} modules added to sys.modules, "
+                    f"{count['in_process_ms']:.1f} ms inside the interpreter"
+                    for name, count in counts.items()
+                ],
+            )
 
 
 def _wall_time(argv: list[str], env: dict[str, str], cwd: str) -> Callable[[], float]:
@@ -332,32 +332,32 @@ def read_config_file(path: str) -> dict[str, str] | None:
     return values if complete else None
 
 
+@contextmanager
+def cli_emulator(ctx: Context) -> Iterator[dict[str, str]]:
+    """The emulator as users start it (``python -m cloudsigma.emulator``), on the server CPU.
+
+    Yields the values of the config file it writes (endpoint, username, password).
+    """
+    with tempfile.TemporaryDirectory(prefix="cloudsigma-bench-emulator-") as workdir:
+        config_path = os.path.join(workdir, "emulator.conf")
+        argv = [ctx.ours_python, "-m", "cloudsigma.emulator", "--port", "0"]
+        with Background(
+            [*argv, "--write-config", config_path],
+            child_env(),
+            ready=lambda: read_config_file(config_path),
+            cpu=cpu_for("server"),
+            stops_on_eof=False,
+        ) as emulator:
+            yield emulator.info
+
+
 def emulator_throughput(ctx: Context) -> Iterator[Benchmark]:
     """Benchmark 6: the emulator alone, run from its command line on one CPU, plain HTTP."""
     from seed import create_drives, wait_for_drives
 
-    workdir = tempfile.mkdtemp(prefix="cloudsigma-bench-emulator-")
-    config_path = os.path.join(workdir, "emulator.conf")
-    argv = [
-        ctx.ours_python,
-        "-m",
-        "cloudsigma.emulator",
-        "--port",
-        "0",
-        "--write-config",
-        config_path,
-    ]
     server_cpu = cpu_for("server")
-    with Background(
-        argv,
-        child_env(),
-        ready=lambda: read_config_file(config_path),
-        cpu=server_cpu,
-        stops_on_eof=False,
-    ) as emulator:
-        info = emulator.info
+    with cli_emulator(ctx) as info:
         auth = (info["username"], info["password"])
-        ctx.log(f"emulator: pid {emulator.proc.pid if emulator.proc else '?'} on CPU {server_cpu}")
         ctx.log(f"emulator: creating {ctx.drives} drives through bulk POST /drives/")
         uuids = create_drives(info["api_endpoint"], auth, ctx.drives)
         wait_for_drives(info["api_endpoint"], auth, len(uuids))
@@ -373,7 +373,6 @@ def emulator_throughput(ctx: Context) -> Iterator[Benchmark]:
         if client_cpu is not None:
             loadgen += ["--cpu", str(client_cpu)]
         rps_argv = [*loadgen, "rps", "--uuid", uuids[0], "--clients", "16"]
-        list_argv = [*loadgen, "listing", "--expect", str(ctx.drives)]
         ctx.log("emulator: GET /drives/<uuid>/ with 16 keep-alive clients, 5 s per round")
         loadgen_cpu: list[float] = []
 
@@ -385,37 +384,37 @@ def emulator_throughput(ctx: Context) -> Iterator[Benchmark]:
         rps = alternate(
             ctx.rounds, {"emulator": requests_per_second}, ctx.log, "req/s", higher_is_better=True
         )
-        ctx.log(f"emulator: GET /drives/detail/?limit=0 with {ctx.drives} drives")
-        listing_series = alternate(
-            ctx.rounds,
-            {"emulator": lambda: float(run_json(list_argv, env)["ms"])},
-            ctx.log,
-            "ms",
+        pinned = f"emulator pinned to CPU {server_cpu}" if server_cpu is not None else "not pinned"
+        limit = (
+            "so the emulator, not the load generator, was the limit"
+            if max(loadgen_cpu) < 0.9
+            else "the load generator may have been the limit"
         )
-    pinned = f"emulator pinned to CPU {server_cpu}" if server_cpu is not None else "not pinned"
-    yield from [
-        Benchmark(
+        yield Benchmark(
             "emulator_rps",
             "6a emulator: GET /drives/<uuid>/, 16 keep-alive clients, HTTP",
             rps,
             targets=[Target("≥1,500 req/s", "emulator", "min", 1500)],
             notes=[
                 f"6: {pinned}; load generator: aiohttp, 16 connections, one process on the "
-                f"other CPU, busy {max(loadgen_cpu):.0%} of the time at most ("
-                + (
-                    "so the emulator, not the load generator, was the limit)"
-                    if max(loadgen_cpu) < 0.9
-                    else "the load generator may have been the limit)"
-                )
+                f"other CPU, busy {max(loadgen_cpu):.0%} of the time at most ({limit})"
             ],
-        ),
-        Benchmark(
+        )
+
+        ctx.log(f"emulator: GET /drives/detail/?limit=0 with {ctx.drives} drives")
+        list_argv = [*loadgen, "listing", "--expect", str(ctx.drives)]
+        listing_series = alternate(
+            ctx.rounds,
+            {"emulator": lambda: float(run_json(list_argv, env)["ms"])},
+            ctx.log,
+            "ms",
+        )
+        yield Benchmark(
             "emulator_listing",
             f"6b emulator: GET /drives/detail/?limit=0, {ctx.drives} drives",
             listing_series,
             targets=[Target("<300 ms", "emulator", "max", 300)],
-        ),
-    ]
+        )
 
 
 def python_version(python: str) -> str:
@@ -462,19 +461,17 @@ def context_read(ctx: Context) -> Iterator[Benchmark]:
             ctx.log,
             "ms",
         )
-    yield from [
-        Benchmark(
-            "context_read",
-            "4 server context: read the whole context from a pty",
-            series,
-            baseline=ORIGINAL_CONTEXT,
-            targets=[Target("≥10x faster than the original", OURS, "faster", 10, ORIGINAL_CONTEXT)],
-            notes=[
-                "4: original = pycloudsigma 2.0's way (pyserial timeout=1, write, readlines()); "
-                "median of 3 reads per process"
-            ],
-        )
-    ]
+    yield Benchmark(
+        "context_read",
+        "4 server context: read the whole context from a pty",
+        series,
+        baseline=ORIGINAL_CONTEXT,
+        targets=[Target("≥10x faster than the original", OURS, "faster", 10, ORIGINAL_CONTEXT)],
+        notes=[
+            "4: original = pycloudsigma 2.0's way (pyserial timeout=1, write, readlines()); "
+            "median of 3 reads per process"
+        ],
+    )
 
 
 IMAGE_CONTENDERS = {

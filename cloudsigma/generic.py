@@ -671,7 +671,9 @@ class GenericClient:
             raise self._api_error(response)
         return self._decode(response) if response.status_code in (200, 201, 202) else None
 
-    def get(self, url: str, query_params: dict[str, Any] | None = None, return_list=False) -> Any:
+    def get(
+        self, url: str, query_params: dict[str, Any] | None = None, return_list: bool = False
+    ) -> Any:
         """GET ``url``; a body with ``objects`` comes back unwrapped."""
         return self._request("GET", url, query_params=query_params, return_list=return_list)
 
@@ -680,13 +682,21 @@ class GenericClient:
         return self._request("GET", url, query_params=query_params, unwrap=False)
 
     def put(
-        self, url: str, data: Any, query_params: dict[str, Any] | None = None, return_list=False
+        self,
+        url: str,
+        data: Any,
+        query_params: dict[str, Any] | None = None,
+        return_list: bool = False,
     ) -> Any:
         """PUT ``data`` as JSON to ``url``."""
         return self._request("PUT", url, data, query_params, return_list=return_list)
 
     def post(
-        self, url: str, data: Any, query_params: dict[str, Any] | None = None, return_list=False
+        self,
+        url: str,
+        data: Any,
+        query_params: dict[str, Any] | None = None,
+        return_list: bool = False,
     ) -> Any:
         """POST ``data`` as JSON to ``url``."""
         return self._request("POST", url, data, query_params, return_list=return_list)

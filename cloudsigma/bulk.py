@@ -29,7 +29,7 @@ class BulkBase:
         self.id_prefix = id_prefix
         self.id_counter = 0
         self.c = client or GenericClient()
-        self.c_drive: resource.Drive = resource.Drive.from_client(self.c)  # type: ignore[assignment]
+        self.c_drive = resource.Drive.from_client(self.c)
         self.c_libdrive = resource.LibDrive.from_client(self.c)
         self.c_guest = resource.Server.from_client(self.c)
 

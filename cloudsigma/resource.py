@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Collection, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -81,6 +81,8 @@ __all__ = [
 
 LOG = logging.getLogger(__name__)
 
+_Resource = TypeVar("_Resource", bound="ResourceBase")
+
 QueryParams = dict[str, Any]
 Payload = dict[str, Any]
 
@@ -120,7 +122,7 @@ class ResourceBase:
         self.c: GenericClient = get_client()(*args, **kwargs)
 
     @classmethod
-    def from_client(cls, client: GenericClient) -> ResourceBase:
+    def from_client(cls: type[_Resource], client: GenericClient) -> _Resource:
         """This resource over an existing client (and its pooled connections)."""
         resource = cls.__new__(cls)
         resource.c = client

@@ -298,7 +298,10 @@ class CSUploader(ChunkWorkers):
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: upload an image, print the drive uuid."""
-    parser = argparse.ArgumentParser(description="Upload a raw disk image to a CloudSigma drive.")
+    parser = argparse.ArgumentParser(
+        prog="python -m cloudsigma.upload_client",
+        description="Upload a raw disk image to a CloudSigma drive.",
+    )
     parser.add_argument("disk_image", help="disk image in raw format")
     parser.add_argument("drive_uuid", nargs="?", help="resume the upload to this drive")
     parser.add_argument(
@@ -310,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--threads", type=int, default=5, help="chunks sent at once")
     parser.add_argument("-u", "--username", required=True, help="account email")
     parser.add_argument("-p", "--password", help="account password (asked for when left out)")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     logging.basicConfig(format="%(message)s", level=logging.INFO)
     password = args.password if args.password is not None else getpass.getpass()
     uploader = CSUploader(

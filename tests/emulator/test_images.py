@@ -273,3 +273,22 @@ def upload_requests(emu, drive_uuid: str) -> list[tuple[str, int]]:
         for entry in journal_entries(emu)
         if entry["path"].rstrip("/").endswith(f"{drive_uuid}/upload")
     ]
+
+
+def test_upload_client_command_line_prints_the_new_drive(
+    cloudsigma_emulator, tmp_path, capsys, caplog
+):
+    from cloudsigma.upload_client import main
+
+    emu = cloudsigma_emulator
+    image = write_image(tmp_path / "cli.raw", 3 * CHUNK + 5, seed=6)
+    argv = [image, "-a", emu.api_endpoint, "-u", emu.username, "-p", emu.password]
+
+    assert main([*argv, "-s", str(CHUNK), "-n", "2"]) == 0
+
+    drive_uuid = capsys.readouterr().out.strip().splitlines()[-1]
+    drive = Drive().get(drive_uuid)
+    assert drive["status"] == "unmounted" and drive["size"] == os.path.getsize(image)
+    other = write_image(tmp_path / "other.raw", CHUNK, seed=7)
+    assert main([other, drive_uuid, *argv[1:]]) == 1  # not the size of that drive
+    assert "has 262144 bytes but drive" in caplog.text

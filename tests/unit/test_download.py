@@ -20,13 +20,6 @@ CLIENT_KWARGS = {"api_endpoint": API, "username": "user@example.com", "password"
 NO_WAIT = Retry(total=3, backoff_factor=0.0)
 
 
-@pytest.fixture(autouse=True)
-def _no_config_file(tmp_path, monkeypatch):
-    monkeypatch.setenv("CLOUDSIGMA_CONFIG", str(tmp_path / "absent.conf"))
-    for key in ("API_ENDPOINT", "WS_ENDPOINT", "USERNAME", "PASSWORD"):
-        monkeypatch.delenv(f"CLOUDSIGMA_{key}", raising=False)
-
-
 def image_bytes(size: int) -> bytes:
     pattern = bytes(range(256)) + b"\x00\xff'\r\n"
     return (pattern * (size // len(pattern) + 1))[:size]

@@ -28,13 +28,6 @@ NO_WAIT = Retry(total=3, backoff_factor=0.0)
 CLIENT_KWARGS = {"api_endpoint": API, "username": "user@example.com", "password": "s3cret"}
 
 
-@pytest.fixture(autouse=True)
-def _no_config_file(tmp_path, monkeypatch):
-    monkeypatch.setenv("CLOUDSIGMA_CONFIG", str(tmp_path / "absent.conf"))
-    for key in ("API_ENDPOINT", "WS_ENDPOINT", "USERNAME", "PASSWORD"):
-        monkeypatch.delenv(f"CLOUDSIGMA_{key}", raising=False)
-
-
 @pytest.fixture
 def make_image(tmp_path):
     def make(size: int, name: str = "disk image.raw") -> str:

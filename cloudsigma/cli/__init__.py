@@ -66,6 +66,11 @@ def _run(args) -> int:
     except UsageError as exc:
         _complain(f"{_command_name(args)}: {exc}")
         return 2
+    except BrokenPipeError:
+        # the reader (``| head``) left; say nothing, and keep the exit flush from failing too
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except errors.ApiClientError as exc:
         _complain_api_error(exc)
         return 1

@@ -57,12 +57,22 @@ def ref_uuid(value: Any) -> str:
     return format_cell(value)
 
 
+def _is_ref(value: Any) -> bool:
+    return isinstance(value, dict) and "uuid" in value and set(value) <= {"uuid", "resource_uri"}
+
+
 def format_cell(value: Any) -> str:
-    """Text for a table cell or record value: scalars as they are, structures as compact JSON."""
+    """Text for a table cell or record value.
+
+    Scalars print as they are, references (``{"uuid", "resource_uri"}``) as their uuid,
+    other structures as compact JSON.
+    """
     if value is None:
         return "-"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if _is_ref(value) or (isinstance(value, list) and value and all(map(_is_ref, value))):
+        return ref_uuid(value)
     if isinstance(value, dict | list):
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return " ".join(str(value).splitlines())
@@ -90,6 +100,17 @@ def print_table(
         out.write("\n")
 
 
+#: Keys shown first in a record, in this order; the others follow alphabetically.
+_LEADING_KEYS = ("uuid", "id", "name", "status")
+#: Keys holding byte counts, which a record also shows in binary units.
+_SIZE_KEYS = frozenset({"size", "mem", "allocated_size", "snapshots_allocated_size"})
+
+
+def _record_order(key: Any) -> tuple[int, str]:
+    key = str(key)
+    return (_LEADING_KEYS.index(key), "") if key in _LEADING_KEYS else (len(_LEADING_KEYS), key)
+
+
 def print_record(obj: Any, stream: TextIO | None = None) -> None:
     """Print one object as aligned ``key  value`` lines (a scalar prints as itself).
 
@@ -100,8 +121,11 @@ def print_record(obj: Any, stream: TextIO | None = None) -> None:
         out.write(f"{format_cell(obj)}\n")
         return
     width = max((len(str(key)) for key in obj), default=0)
-    for key, value in obj.items():
+    for key in sorted(obj, key=_record_order):
+        value = obj[key]
         text = str(value) if isinstance(value, str) else format_cell(value)
+        if key in _SIZE_KEYS and isinstance(value, int) and value >= 1024:
+            text += f" ({human_size(value)})"
         # a multi-line value continues under its first line
         lines = text.splitlines() or [""]
         out.write(f"{str(key).ljust(width)}  {lines[0]}".rstrip() + "\n")

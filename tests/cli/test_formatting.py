@@ -67,10 +67,27 @@ def test_table_aligns_columns_and_marks_missing_values():
     ]
 
 
-def test_record_shows_nested_values_as_compact_json():
+def test_record_leads_with_identity_shows_refs_as_uuids_and_sizes_in_units():
     out = io.StringIO()
-    print_record({"uuid": "a1", "meta": {"k": "v"}, "ok": True}, out)
-    assert out.getvalue().splitlines() == ["uuid  a1", 'meta  {"k":"v"}', "ok    true"]
+    drive = {
+        "meta": {"k": "v"},
+        "status": "unmounted",
+        "owner": {"uuid": "u1", "resource_uri": "/api/2.0/user/u1/"},
+        "mounted_on": [{"uuid": "s1", "resource_uri": "/api/2.0/servers/s1/"}],
+        "size": 10 * 1024**3,
+        "allow_multimount": True,
+        "uuid": "a1",
+    }
+    print_record(drive, out)
+    assert out.getvalue().splitlines() == [
+        "uuid              a1",
+        "status            unmounted",
+        "allow_multimount  true",
+        'meta              {"k":"v"}',
+        "mounted_on        s1",
+        "owner             u1",
+        "size              10737418240 (10G)",
+    ]
 
 
 def test_progress_falls_back_to_a_text_line_without_tqdm(monkeypatch, capsys):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import select
 import subprocess
+import sys
 
 import pytest
 from cli_support import cli_environment, command
@@ -107,3 +110,70 @@ def test_password_comes_from_the_environment(tmp_path, cloudsigma_emulator):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+#: Run in a new session: make the pty (fd argv[1]) the controlling terminal, put it on
+#: stdin, stdout and stderr, then become the command.
+_ON_TERMINAL = (
+    "import fcntl, os, sys, termios\n"
+    "terminal = int(sys.argv[1])\n"
+    "fcntl.ioctl(terminal, termios.TIOCSCTTY, 0)\n"
+    "for fd in (0, 1, 2): os.dup2(terminal, fd)\n"
+    "os.execv(sys.executable, [sys.executable, '-m', 'cloudsigma', *sys.argv[2:]])\n"
+)
+
+
+def run_on_terminal(args: list[str], env: dict[str, str], typed: str) -> tuple[int, str]:
+    """Run the command with a pseudo-terminal as its terminal, type ``typed`` at the first
+    prompt, and return the exit status and everything it wrote to the terminal."""
+    terminal, child_end = os.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-c", _ON_TERMINAL, str(child_end), *args],
+        env=env,
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        pass_fds=(child_end,),
+    )
+    os.close(child_end)
+    shown = b""
+    try:
+        while b"password for" not in shown:
+            shown += _read_terminal(terminal)
+        os.write(terminal, typed.encode() + b"\n")
+        while True:
+            try:
+                chunk = _read_terminal(terminal)
+            except OSError:  # EIO: the command closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(terminal)
+        if process.poll() is None and b"password for" not in shown:
+            process.kill()  # it never asked: do not leave it waiting
+    return process.wait(timeout=30), shown.decode(errors="replace")
+
+
+def _read_terminal(terminal: int) -> bytes:
+    ready, _, _ = select.select([terminal], [], [], 30)
+    assert ready, "the command wrote nothing for 30 s"
+    return os.read(terminal, 4096)
+
+
+def test_password_is_asked_on_the_terminal_when_the_configuration_has_none(
+    tmp_path, cloudsigma_emulator
+):
+    config = tmp_path / "no-password.conf"
+    config.write_text(
+        f"api_endpoint = {cloudsigma_emulator.api_endpoint}\n"
+        f"username = {cloudsigma_emulator.username}\n"
+    )
+    config.chmod(0o600)
+    status, shown = run_on_terminal(
+        ["--json", "tags", "list"], cli_environment(str(config)), cloudsigma_emulator.password
+    )
+    assert status == 0, shown
+    assert f"CloudSigma password for {cloudsigma_emulator.username}:" in shown
+    assert cloudsigma_emulator.password not in shown  # not echoed
+    assert shown.rstrip().endswith("[]")

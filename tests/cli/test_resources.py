@@ -55,6 +55,9 @@ def test_list_filters_and_limits(cli):
     cli_support.drive("beta-disk")
     only_beta = cli("--json", "drives", "list", "--detail", "--filter", "name=beta-disk").expect(0)
     assert [drive["name"] for drive in only_beta.json()] == ["beta-disk"]
+    detail = cli("drives", "list", "--detail", "--filter", "name=beta-disk").expect(0)
+    assert record_fields(detail.stdout)["name"] == "beta-disk"
+    assert record_fields(detail.stdout)["size"] == f"{1024**3} (1G)"
     one = cli("drives", "list", "--limit", "1").expect(0)
     assert len(one.stdout.splitlines()) == 2  # header and one row
 

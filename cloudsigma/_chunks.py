@@ -17,6 +17,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from cloudsigma.errors import ApiClientError
+from cloudsigma.generic import USER_AGENT
 from cloudsigma.policies import Retry, Timeout, WaitPolicy
 
 LOG = logging.getLogger(__name__)
@@ -201,6 +202,7 @@ def new_session(
     session.mount("https://", adapter)
     session.auth = auth
     session.verify = verify
+    session.headers["User-Agent"] = USER_AGENT
     return session
 
 

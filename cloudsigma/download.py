@@ -108,7 +108,10 @@ class Download(ChunkWorkers):
         :raises DownloadError: when the drive cannot be downloaded or the server misbehaves.
         :raises RangeDownloadError: when a range fails after its retries (names it).
         """
-        self.size = self._drive_size()
+        try:
+            self.size = self._drive_size()
+        finally:
+            self.c.close()  # the transfer goes over the workers' own sessions
         self._fd = self._open_part()
         try:
             self._fetch_missing()

@@ -94,6 +94,7 @@ class FakeDriveApi:
 
     def store_chunk(self, request):
         assert request.headers.get("Authorization", "").startswith("Basic ")
+        assert request.headers["User-Agent"].startswith("cloudsigma-python/")
         parts = parse_multipart(bytes(request.body), request.headers["Content-Type"])
         number = int(parts["resumableChunkNumber"])
         with self.lock:

@@ -62,7 +62,7 @@ class Upload(ChunkWorkers, ResourceBase):
 
     def __init__(
         self,
-        image_path: str,
+        image_path: str | os.PathLike[str],
         drive_uuid: str | None = None,
         chunk_size: int = 5 * 1024**2,
         n_threads: int = 4,
@@ -77,7 +77,7 @@ class Upload(ChunkWorkers, ResourceBase):
         _chunks.upload_chunks(0, chunk_size)  # validates chunk_size early
         if n_threads < 1:
             raise ValueError(f"n_threads must be >= 1, not {n_threads!r}")
-        self.image_path = image_path
+        self.image_path = os.fspath(image_path)
         self.drive_uuid = drive_uuid
         self.chunk_size = chunk_size
         self.n_threads = n_threads

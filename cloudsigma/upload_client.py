@@ -77,7 +77,7 @@ class CSUploader(ChunkWorkers):
     def __init__(
         self,
         api_url: str,
-        image_path: str,
+        image_path: str | os.PathLike[str],
         chunk_size: int,
         username: str,
         password: str,
@@ -92,7 +92,7 @@ class CSUploader(ChunkWorkers):
         if n_threads < 1:
             raise ValueError(f"n_threads must be >= 1, not {n_threads!r}")
         self.api_url = api_url.rstrip("/") + "/"
-        self.image_path = image_path
+        self.image_path = os.fspath(image_path)
         self.chunk_size = chunk_size
         self.username = username
         self.password = password

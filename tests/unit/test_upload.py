@@ -142,7 +142,7 @@ def test_file_chunks_put_the_remainder_into_the_last_chunk(make_image, size, chu
 def test_upload_creates_a_drive_of_the_exact_size_and_sends_the_raw_bytes(make_image):
     path = make_image(3 * 1000 + 517)
     api = FakeDriveApi(responses.mock)
-    upload = make_upload(path, chunk_size=1000, n_threads=3, drive_name="image")
+    upload = make_upload(Path(path), chunk_size=1000, n_threads=3, drive_name="image")
 
     drive = upload.upload()
 

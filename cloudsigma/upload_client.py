@@ -249,6 +249,7 @@ class CSUploader(ChunkWorkers):
             data=body,  # type: ignore[arg-type]  # any buffer goes out as it is
             headers=UPLOAD_HEADERS,
             timeout=self.timeout,
+            auth=_without_credentials,  # the link is the secret; it may point at another host
         )
         del body
         with response:
@@ -294,6 +295,11 @@ class CSUploader(ChunkWorkers):
             return link
         api = urllib.parse.urlsplit(self.api_url)
         return f"{api.scheme}://{api.netloc}/{link.lstrip('/')}"
+
+
+def _without_credentials(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """An auth hook that adds nothing, overriding the session's Basic credentials."""
+    return request
 
 
 def main(argv: list[str] | None = None) -> int:

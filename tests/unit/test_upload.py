@@ -480,6 +480,7 @@ class FakeLinkApi:
         return 200, {}, json.dumps({"link": f"/api/2.0/upload_link/{number}/"})
 
     def store(self, request):
+        assert "Authorization" not in request.headers
         number = int(request.url.rstrip("/").rsplit("/", 1)[1])
         with self.lock:
             statuses = self.post_statuses.get(number)

@@ -271,9 +271,7 @@ class VirtualRouters(Generic):
                 value["active"] = action.startswith("enable_")
             else:
                 configuration[feature] = action.startswith("enable_")
-        job = self.backend.collections["jobs"].start(
-            account, f"vrouter_{action}", [router["resource_uri"]]
-        )
+        job = self.backend.jobs.start(account, f"vrouter_{action}", [router["resource_uri"]])
         answer = {
             "action": action,
             "job": ref("jobs", job["uuid"]),
@@ -304,7 +302,7 @@ class RouterPart(Generic):
 
     def delete(self, account: Account, uuid: str, query: dict) -> Any:
         super().delete(account, uuid, query)
-        job = self.backend.collections["jobs"].start(account, f"{self.name}_delete", [])
+        job = self.backend.jobs.start(account, f"{self.name}_delete", [])
         return {"job": ref("jobs", job["uuid"]), "uuid": uuid}
 
     def configure(self, account: Account, uuid: str, body: dict, query: dict):
@@ -320,7 +318,7 @@ class RouterPart(Generic):
                     if k not in ("uuid", "resource_uri", "owner")
                 }
             )
-        job = self.backend.collections["jobs"].start(account, f"{self.name}_{action}", [])
+        job = self.backend.jobs.start(account, f"{self.name}_{action}", [])
         return 202, {
             "action": action,
             "job": ref("jobs", job["uuid"]),

@@ -14,13 +14,19 @@ import uuid as uuid_module
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from importlib import resources as package_resources
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import fields
 from .errors import ApiError, notexist, permission, validation
 from .statemachine import Transitions
 from .storage import DriveImage
 from .uploads import Upload
+
+if TYPE_CHECKING:
+    from .drives import Drives, Jobs
+    from .network import Ips, Vlans
+    from .servers import Servers
+    from .snapshots import Snapshots
 
 API = "/api/2.0/"
 
@@ -93,7 +99,11 @@ class Account:
         for key in PERSONAL_PROFILE_KEYS:
             self.profile[key] = ""
         self.profile["bank_reference"] = email.split("@")[0][:12]
-        self.balance = {"balance": "10000.00", "currency": "EUR", "credit_limit": None}
+        self.balance: dict[str, Any] = {
+            "balance": "10000.00",
+            "currency": "EUR",
+            "credit_limit": None,
+        }
         self.global_context: dict = {}
         self.logs: list[dict] = []
         self.sessions: dict[str, str] = {}
@@ -379,6 +389,31 @@ class Backend:
         self.close()
         self._init_state()
 
+    # the collections other collections call ---------------------------------
+    @property
+    def drives(self) -> Drives:
+        return cast("Drives", self.collections["drives"])
+
+    @property
+    def servers(self) -> Servers:
+        return cast("Servers", self.collections["servers"])
+
+    @property
+    def snapshots(self) -> Snapshots:
+        return cast("Snapshots", self.collections["snapshots"])
+
+    @property
+    def jobs(self) -> Jobs:
+        return cast("Jobs", self.collections["jobs"])
+
+    @property
+    def ips(self) -> Ips:
+        return cast("Ips", self.collections["ips"])
+
+    @property
+    def vlans(self) -> Vlans:
+        return cast("Vlans", self.collections["vlans"])
+
     # accounts -----------------------------------------------------------
     def create_account(self, email: str, password: str | None = None) -> Account:
         """Add an account (with seeded subscriptions, IPs and VLANs).
@@ -393,7 +428,7 @@ class Backend:
         self.accounts[account.uuid] = account
         self.by_email[email.lower()] = account
         for hook in ("subscriptions", "notification_contacts", "notification_preferences"):
-            self.collections[hook].seed_account(account)
+            cast(Any, self.collections[hook]).seed_account(account)
         return account
 
     def authenticate(self, email: str, password: str) -> Account | None:
@@ -595,7 +630,7 @@ class Backend:
 
         :raises ApiError: 404 for an unknown drive, 403 when it is not being uploaded.
         """
-        drive = self.collections["drives"].find(account, drive_uuid, "EDIT")
+        drive = self.drives.find(account, drive_uuid, "EDIT")
         upload = self.uploads.get(drive_uuid)
         if upload is None or drive["status"] != "uploading":
             raise permission(

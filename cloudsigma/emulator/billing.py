@@ -160,7 +160,7 @@ class Subscriptions(Collection):
     def create_many(self, account: Account, items: list, query: dict) -> list[dict]:
         if len(items) > 500:
             raise validation("at most 500 subscriptions per request", "objects")
-        expanded = []
+        expanded: list[Any] = []
         for item in items:
             if isinstance(item, dict) and item.get("resource") in ("ip", "vlan"):
                 count = fields.integer(item, "amount", 1, minimum=1)
@@ -191,8 +191,8 @@ class Subscriptions(Collection):
         number = int(subscription["id"])
         if subscription["resource"] == "ip":
             address = f"31.{171 + number // 65536 % 50}.{number // 256 % 256}.{number % 256}"
-            return self.backend.collections["ips"].add(account, address, number)["uuid"]
-        return self.backend.collections["vlans"].add(account, new_uuid(), number)["uuid"]
+            return self.backend.ips.add(account, address, number)["uuid"]
+        return self.backend.vlans.add(account, new_uuid(), number)["uuid"]
 
     def charge(self, account: Account, amount: Decimal, subscription: dict) -> None:
         """Take ``amount`` from the balance and write a ledger entry for it."""

@@ -68,7 +68,7 @@ class Jobs(Collection):
     ) -> dict:
         """Create a job in state ``started`` that ends in ``success`` after the delay."""
         uuid = new_uuid()
-        job = {
+        job: dict[str, Any] = {
             "uuid": uuid,
             "resource_uri": self.uri(uuid),
             "operation": operation,
@@ -160,7 +160,7 @@ class Drives(Collection):
 
     def servers_of(self, drive: dict) -> list[dict]:
         owner = self.backend.owner_of("drives", drive["uuid"])
-        servers = self.backend.collections["servers"]
+        servers = self.backend.servers
         found = []
         for mount in drive.get("mounted_on") or ():
             server_owner = self.backend.owner_of("servers", mount["uuid"]) or owner
@@ -340,10 +340,10 @@ class Drives(Collection):
             )
 
     def remove(self, account: Account, drive: dict) -> None:
-        servers = self.backend.collections["servers"]
+        servers = self.backend.servers
         for server in self.servers_of(drive):
             servers.detach_drive(account, server, drive["uuid"])
-        snapshots = self.backend.collections["snapshots"]
+        snapshots = self.backend.snapshots
         for snap in list(snapshots.store(account).values()):
             if snap["drive"]["uuid"] == drive["uuid"]:
                 snapshots.remove(account, snap)
@@ -404,7 +404,7 @@ class Drives(Collection):
     def start_clone(
         self, account: Account, source: dict, drive: dict, job_children: list | None
     ) -> dict:
-        job = self.backend.collections["jobs"].start(
+        job = self.backend.jobs.start(
             account, "drive_clone", [source["resource_uri"], drive["resource_uri"]]
         )
         if job_children is not None:
@@ -472,9 +472,7 @@ class LibDrives(Collection):
         return drive
 
     def clone(self, account: Account, uuid: str, body: dict, query: dict):
-        drive = self.backend.collections["drives"].clone_drive(
-            account, self.find(account, uuid), body
-        )
+        drive = self.backend.drives.clone_drive(account, self.find(account, uuid), body)
         return 202, {"objects": [drive]}
 
 
@@ -485,17 +483,17 @@ class InitUpload(Collection):
     methods = frozenset({"create"})
 
     def store(self, account: Account) -> dict[str, dict]:
-        return self.backend.collections["drives"].store(account)
+        return self.backend.drives.store(account)
 
     def prepare(self, account: Account, values: dict, query: dict) -> dict:
-        drive = self.backend.collections["drives"].prepare(account, values, query, exact=True)
+        drive = self.backend.drives.prepare(account, values, query, exact=True)
         drive["status"] = "uploading"
         return drive
 
     def commit(self, account: Account, values: dict) -> dict:
-        drive = self.backend.collections["drives"].commit(account, values)
+        drive = self.backend.drives.commit(account, values)
         self.backend.start_upload(drive)
-        self.backend.audit(account, self.backend.collections["drives"], drive, "init_upload", "")
+        self.backend.audit(account, self.backend.drives, drive, "init_upload", "")
         return drive
 
 
@@ -509,7 +507,7 @@ class DriveUsers(SimpleCollection):
         drive_uuid = fields.ref_uuid(values.get("drive"), "drive") if "drive" in values else None
         if drive_uuid is None:
             raise fields.required("drive")
-        drive = self.backend.collections["drives"].find(account, drive_uuid, "EDIT")
+        drive = self.backend.drives.find(account, drive_uuid, "EDIT")
         if drive_uuid in self.store(account):
             raise validation(f"drive {drive_uuid} already has a user count", "drive")
         return {
@@ -544,7 +542,7 @@ class DriveUsers(SimpleCollection):
         return {"objects": [self.public(entry)]}
 
     def check_delete(self, account: Account, entry: dict, query: dict) -> None:
-        drive = self.backend.collections["drives"].store(account).get(entry["uuid"])
+        drive = self.backend.drives.store(account).get(entry["uuid"])
         if drive is not None and drive["mounted_on"]:
             raise permission(f"drive {entry['uuid']} is mounted; detach it first")
 

@@ -11,11 +11,10 @@ class ApiError(Exception):
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.errors = [{"error_point": point, "error_type": error_type, "error_message": message}]
-
-    @property
-    def message(self) -> str:
-        return self.errors[0]["error_message"]
+        self.message = message
+        self.errors: list[dict[str, str | None]] = [
+            {"error_point": point, "error_type": error_type, "error_message": message}
+        ]
 
 
 def validation(message: str, point: str | None = None) -> ApiError:

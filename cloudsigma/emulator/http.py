@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import fields
 from .account import Singleton
 from .backend import Account, Backend
 from .errors import ApiError, permission, validation
@@ -408,13 +409,17 @@ class ApiServer(TransferHandlers):
             body.update(extra(account, objects))
         return json_response(200, body)
 
-    async def on_list(self, request, account, res):
+    async def on_list(self, request: web.Request, account: Account, res: str) -> web.StreamResponse:
         return self.listing_answer(request, account, res, detail=False)
 
-    async def on_list_detail(self, request, account, res):
+    async def on_list_detail(
+        self, request: web.Request, account: Account, res: str
+    ) -> web.StreamResponse:
         return self.listing_answer(request, account, res, detail=True)
 
-    async def on_get(self, request, account, res, uuid):
+    async def on_get(
+        self, request: web.Request, account: Account, res: str, uuid: str
+    ) -> web.StreamResponse:
         collection = self.collection(res)
         if "get" not in collection.methods or isinstance(collection, Singleton):
             raise ApiError(405, "validation", f"GET is not allowed on /{res}/<uuid>/")
@@ -423,10 +428,14 @@ class ApiServer(TransferHandlers):
             obj = select_fields([obj], request.query, None)[0]
         return json_response(200, obj)
 
-    async def on_schema(self, request, account, res):
+    async def on_schema(
+        self, request: web.Request, account: Account, res: str
+    ) -> web.StreamResponse:
         return json_response(200, self.collection(res).schema())
 
-    async def on_create(self, request, account, res):
+    async def on_create(
+        self, request: web.Request, account: Account, res: str
+    ) -> web.StreamResponse:
         collection = self.collection(res)
         if isinstance(collection, Singleton):
             if "create" not in collection.methods:
@@ -441,7 +450,9 @@ class ApiServer(TransferHandlers):
         body = answer(created) if answer else {"objects": created}
         return json_response(collection.create_status, body)
 
-    async def on_put_collection(self, request, account, res):
+    async def on_put_collection(
+        self, request: web.Request, account: Account, res: str
+    ) -> web.StreamResponse:
         collection = self.collection(res)
         writer = getattr(collection, "write", None)
         if writer is None or (
@@ -451,21 +462,27 @@ class ApiServer(TransferHandlers):
         status, body = writer(account, await self.read_json(request))
         return json_response(status, body)
 
-    async def on_update(self, request, account, res, uuid):
+    async def on_update(
+        self, request: web.Request, account: Account, res: str, uuid: str
+    ) -> web.StreamResponse:
         collection = self.collection(res, "update")
         body = await self.read_json(request)
         if not isinstance(body, dict):
             raise validation("the request body must be a JSON object")
         return json_response(200, collection.update(account, uuid, body))
 
-    async def on_delete(self, request, account, res, uuid):
+    async def on_delete(
+        self, request: web.Request, account: Account, res: str, uuid: str
+    ) -> web.StreamResponse:
         collection = self.collection(res, "delete")
         body = collection.delete(account, uuid, request.query)
         if body is None:
             return web.Response(status=204, content_type="text/html", charset="utf-8")
         return json_response(collection.delete_status, body)
 
-    async def on_bulk_delete(self, request, account, res):
+    async def on_bulk_delete(
+        self, request: web.Request, account: Account, res: str
+    ) -> web.StreamResponse:
         collection = self.collection(res)
         if not collection.bulk_delete:
             raise ApiError(405, "validation", f"DELETE is not allowed on /{res}/")
@@ -479,10 +496,14 @@ class ApiServer(TransferHandlers):
         collection.delete_many(account, uuids)
         return web.Response(status=204, content_type="text/html", charset="utf-8")
 
-    async def on_action(self, request, account, res, uuid):
+    async def on_action(
+        self, request: web.Request, account: Account, res: str, uuid: str
+    ) -> web.StreamResponse:
         return await self.run_action(request, account, res, uuid)
 
-    async def on_collection_action(self, request, account, res):
+    async def on_collection_action(
+        self, request: web.Request, account: Account, res: str
+    ) -> web.StreamResponse:
         return await self.run_action(request, account, res, None)
 
     async def run_action(self, request, account, res, uuid):
@@ -498,19 +519,27 @@ class ApiServer(TransferHandlers):
         status, answer = collection.action(account, uuid, name, body, request.query)
         return json_response(status, answer)
 
-    async def on_availability_groups(self, request, account, res):
+    async def on_availability_groups(
+        self, request: web.Request, account: Account, res: str
+    ) -> web.StreamResponse:
         self.collection(res)
         return json_response(200, [])
 
-    async def on_availability_group(self, request, account, res, uuid):
+    async def on_availability_group(
+        self, request: web.Request, account: Account, res: str, uuid: str
+    ) -> web.StreamResponse:
         self.collection(res).find(account, uuid)
         return json_response(200, [])
 
-    async def on_server_runtime(self, request, account, uuid):
+    async def on_server_runtime(
+        self, request: web.Request, account: Account, uuid: str
+    ) -> web.StreamResponse:
         server = self.collection("servers").find(account, uuid)
         return json_response(200, server["runtime"])
 
-    async def on_tagged(self, request, account, uuid, kind, detail=False):
+    async def on_tagged(
+        self, request: web.Request, account: Account, uuid: str, kind: str, detail: bool = False
+    ) -> web.StreamResponse:
         tags = self.collection("tags")
         objects = tags.tagged(account, uuid, kind)
         chosen, meta = page(objects, request.query, 20)
@@ -519,7 +548,9 @@ class ApiServer(TransferHandlers):
             200, {"meta": meta, "objects": select_fields(chosen, request.query, short)}
         )
 
-    async def on_tagged_detail(self, request, account, uuid, kind):
+    async def on_tagged_detail(
+        self, request: web.Request, account: Account, uuid: str, kind: str
+    ) -> web.StreamResponse:
         return await self.on_tagged(request, account, uuid, kind, detail=True)
 
     # accounts -------------------------------------------------------------
@@ -577,7 +608,8 @@ class ApiServer(TransferHandlers):
         return json_response(200, {"objects": list(self.journal.entries)})
 
     def control_accounts(self, body: dict) -> web.Response:
-        account = self.backend.create_account(body.get("email"), body.get("password"))
+        email = fields.text(body, "email")
+        account = self.backend.create_account(email, fields.text(body, "password", None))
         return json_response(201, {"uuid": account.uuid, "email": account.email})
 
     def control_list_accounts(self, body: dict) -> web.Response:
@@ -590,8 +622,10 @@ class ApiServer(TransferHandlers):
             },
         )
 
-    async def on_account_action(self, request, account, **_):
-        name = request.query.get("do")
+    async def on_account_action(
+        self, request: web.Request, account: Account, **_: Any
+    ) -> web.StreamResponse:
+        name = request.query.get("do", "")
         body = await self.read_json(request, {})
         if not isinstance(body, dict):
             raise validation("the request body must be a JSON object")
@@ -607,38 +641,40 @@ class ApiServer(TransferHandlers):
             raise validation(f"accounts have no action {name!r}", "do")
         return handler(request, account, body)
 
-    def account_create(self, request, account, body):
-        email = body.get("email")
-        created = self.backend.create_account(email, body.get("password"))
+    def account_create(self, request: web.Request, account: Account, body: dict) -> web.Response:
+        email = fields.text(body, "email")
+        created = self.backend.create_account(email, fields.text(body, "password", None))
         return json_response(200, {"success": True, "uuid": created.uuid})
 
-    def account_login(self, request, account, body):
+    def account_login(self, request: web.Request, account: Account, body: dict) -> web.Response:
         email, password = body.get("username"), body.get("password")
         if not isinstance(email, str) or not isinstance(password, str):
             raise validation("login needs a username and a password", "username")
-        account = self.backend.authenticate(email, password)
-        if account is None:
+        found = self.backend.authenticate(email, password)
+        if found is None:
             return unauthorized("Invalid username or password")
         session_id, csrf = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-        self.sessions[session_id] = (account.uuid, csrf)
-        response = json_response(200, {"uuid": account.uuid})
+        self.sessions[session_id] = (found.uuid, csrf)
+        response = json_response(200, {"uuid": found.uuid})
         response.set_cookie("csrftoken", csrf, max_age=31449600, path="/")
         response.set_cookie("sessionid", session_id, httponly=True, path="/")
         return response
 
-    def account_logout(self, request, account, body):
+    def account_logout(self, request: web.Request, account: Account, body: dict) -> web.Response:
         session_id = request.cookies.get("sessionid")
         self.sessions.pop(session_id or "", None)
         response = json_response(200, {})
         response.del_cookie("sessionid", path="/")
         return response
 
-    def account_check_login(self, request, account, body):
+    def account_check_login(
+        self, request: web.Request, account: Account, body: dict
+    ) -> web.Response:
         if request.query.get("do") == "check_login_with_return_uuid":
             return json_response(200, {"uuid": account.uuid})
         return web.Response(status=200)
 
-    def account_async(self, request, account, body):
+    def account_async(self, request: web.Request, account: Account, body: dict) -> web.Response:
         token = secrets.token_urlsafe(24)
         self.async_tokens[token] = (account.uuid, time.monotonic() + ASYNC_AUTH_LIFETIME)
         response = json_response(200, {})

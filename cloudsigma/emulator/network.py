@@ -328,7 +328,7 @@ class Ips(Collection):
 
     name = "ips"
     methods = frozenset({"list", "get", "update"})
-    short_fields = ("owner", "resource_uri", "server", "uuid")
+    short_fields: tuple[str, ...] | None = ("owner", "resource_uri", "server", "uuid")
     shareable = True
     permissions = ("LIST", "EDIT", "ATTACH")
 
@@ -385,7 +385,7 @@ class Vlans(Ips):
     short_fields = ("owner", "resource_uri", "uuid")
 
     def add(self, account: Account, uuid: str, subscription_id: int) -> dict:
-        vlan = {
+        vlan: dict[str, Any] = {
             "uuid": uuid,
             "resource_uri": self.uri(uuid),
             "owner": account.owner,

@@ -18,6 +18,7 @@ from .account import (
     generic,
     router_part,
 )
+from .backend import Collection
 from .billing import (
     Discount,
     Groupedsubscriptions,
@@ -35,9 +36,9 @@ from .servers import Servers
 from .snapshots import RemoteSnapshots, Snapshots
 
 if TYPE_CHECKING:
-    from .backend import Backend, Collection
+    from .backend import Backend
 
-COLLECTIONS = (
+COLLECTIONS: tuple[type[Collection], ...] = (
     Drives,
     LibDrives,
     InitUpload,

@@ -148,6 +148,7 @@ class Emulator:
         self, ssl_context: ssl.SSLContext | None, ready: threading.Event, failure: list
     ) -> None:
         loop = self._loop
+        assert loop is not None  # start() creates it before the thread
         asyncio.set_event_loop(loop)
         try:
             loop.run_until_complete(self._listen(ssl_context))
@@ -158,7 +159,8 @@ class Emulator:
             return
         ready.set()
         loop.run_forever()
-        loop.run_until_complete(self._runner.cleanup())
+        if self._runner is not None:
+            loop.run_until_complete(self._runner.cleanup())
         loop.close()
 
     async def _listen(self, ssl_context: ssl.SSLContext | None) -> None:
@@ -285,7 +287,7 @@ class Emulator:
 
     def context_of(self, server_key: str) -> dict:
         """The server context of the server with this uuid or name (``{}`` if there is none)."""
-        servers = self.backend.collections["servers"]
+        servers = self.backend.servers
         for account in self.backend.iter_accounts():
             store = servers.store(account)
             found = store.get(server_key) or next(

@@ -86,7 +86,7 @@ class Servers(Collection):
     def check_drives(self, account: Account, entries: Any) -> list[dict]:
         if not isinstance(entries, list):
             raise validation("drives must be a list", "drives")
-        drives = self.backend.collections["drives"]
+        drives = self.backend.drives
         attached, channels, seen = [], set(), set()
         for entry in entries:
             if not isinstance(entry, dict):
@@ -123,7 +123,8 @@ class Servers(Collection):
         if not isinstance(entries, list):
             raise validation("nics must be a list", "nics")
         known = {nic["mac"]: nic for nic in old}
-        nics, claimed = [], set()
+        nics: list[dict] = []
+        claimed: set[str] = set()
         for entry in entries:
             if not isinstance(entry, dict):
                 raise validation("each nic must be an object", "nics")
@@ -145,7 +146,7 @@ class Servers(Collection):
         ip_v6 = self.check_ip_conf(account, entry.get("ip_v6_conf"), server_uuid, claimed)
         vlan = None
         if entry.get("vlan") is not None:
-            vlans = self.backend.collections["vlans"]
+            vlans = self.backend.vlans
             vlan = ref(
                 "vlans",
                 vlans.find(account, fields.ref_uuid(entry["vlan"], "vlan"), "ATTACH")["uuid"],
@@ -188,7 +189,7 @@ class Servers(Collection):
             return {"conf": kind, "ip": None}
         if given is None:
             raise validation("a static NIC needs an ip", "ip")
-        ip = self.backend.collections["ips"].find(account, fields.ref_uuid(given, "ip"), "ATTACH")
+        ip = self.backend.ips.find(account, fields.ref_uuid(given, "ip"), "ATTACH")
         holder = ip.get("server")
         if (holder is not None and holder["uuid"] != server_uuid) or ip["uuid"] in claimed:
             raise validation(f"IP {ip['uuid']} is already used by another server", "ip")
@@ -278,8 +279,8 @@ class Servers(Collection):
             self.set_mount(account, server, drive_uuid, False)
         for drive_uuid in new - old:
             self.set_mount(account, server, drive_uuid, True)
-        self.backend.collections["ips"].link_server(account, server, old_nics)
-        self.backend.collections["vlans"].link_server(account, server, old_nics)
+        self.backend.ips.link_server(account, server, old_nics)
+        self.backend.vlans.link_server(account, server, old_nics)
 
     def set_mount(self, account: Account, server: dict, drive_uuid: str, mounted: bool) -> None:
         owner = self.backend.owner_of("drives", drive_uuid)
@@ -363,7 +364,7 @@ class Servers(Collection):
         recurse = query.get("recurse")
         media = {"all_drives": ("disk", "cdrom"), "disks": ("disk",), "cdroms": ("cdrom",)}
         doomed = []
-        drives = self.backend.collections["drives"]
+        drives = self.backend.drives
         for attachment in server["drives"]:
             drive = drives.store(account).get(attachment["drive"]["uuid"])
             if recurse and drive is not None and drive["media"] in media[recurse]:
@@ -402,7 +403,7 @@ class Servers(Collection):
         return self.answer("start", server)
 
     def check_startable(self, account: Account, server: dict) -> None:
-        drives = self.backend.collections["drives"]
+        drives = self.backend.drives
         for attachment in server["drives"]:
             drive = drives.find(account, attachment["drive"]["uuid"])
             if drive.get("owner") is not None and drive["status"] != "mounted":
@@ -505,13 +506,11 @@ class Servers(Collection):
             self.backend.set_status(account, "servers", server, "starting")
             self.settle_running(account, server)
 
-        self.backend.transitions.later(
-            lambda: (
-                server["status"] == "stopping"
-                and self.store(account).get(server["uuid"]) is server
-                and boot_again()
-            )
-        )
+        def after_stop() -> None:
+            if server["status"] == "stopping" and self.store(account).get(server["uuid"]) is server:
+                boot_again()
+
+        self.backend.transitions.later(after_stop)
         return self.answer("restart", server)
 
     def require_running(self, server: dict, action: str) -> None:
@@ -546,7 +545,7 @@ class Servers(Collection):
         source = self.find(account, uuid, "CLONE")
         name = fields.text(body, "name", None)
         fresh_password = fields.boolean(body, "random_vnc_password", False)
-        drives = self.backend.collections["drives"]
+        drives = self.backend.drives
         for attachment in source["drives"]:
             drive = drives.find(account, attachment["drive"]["uuid"])
             if drive["media"] == "disk":
@@ -575,7 +574,7 @@ class Servers(Collection):
             nics=[self.cloned_nic(nic) for nic in source["nics"]],
             vnc_password=secrets.token_urlsafe(6)[:8] if fresh_password else source["vnc_password"],
         )
-        job = self.backend.collections["jobs"].start(
+        job = self.backend.jobs.start(
             account, "server_clone", [source["resource_uri"], server["resource_uri"]], children
         )
         server["jobs"] = [ref("jobs", job["uuid"])]
@@ -604,7 +603,7 @@ class Servers(Collection):
             "context",
         )
         context = {k: v for k, v in server.items() if k not in hidden}
-        drives = self.backend.collections["drives"]
+        drives = self.backend.drives
         keys = (
             "uuid",
             "name",
@@ -637,7 +636,7 @@ class Servers(Collection):
         conf = nic["ip_v4_conf"]
         address = (conf or {}).get("ip") or ((nic["runtime"] or {}).get("ip_v4"))
         if conf is not None and address is not None:
-            ip = self.backend.collections["ips"].store(account).get(address["uuid"], {})
+            ip = self.backend.ips.store(account).get(address["uuid"], {})
             entry["ip_v4_conf"] = dict(
                 conf,
                 ip={

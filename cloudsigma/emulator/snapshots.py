@@ -22,7 +22,7 @@ class Snapshots(Collection):
     def prepare(self, account: Account, values: dict, query: dict) -> dict:
         if values.get("drive") is None:
             raise fields.required("drive")
-        drives = self.backend.collections["drives"]
+        drives = self.backend.drives
         drive = drives.find(account, fields.ref_uuid(values["drive"], "drive"), "EDIT")
         if not drive["runtime"].get("is_snapshotable", True) and drive["status"] != "mounted":
             raise permission(f"drive {drive['uuid']} cannot be snapshotted now")
@@ -51,7 +51,7 @@ class Snapshots(Collection):
 
     def commit(self, account: Account, values: dict) -> dict:
         snapshot = super().commit(account, values)
-        drive = self.backend.collections["drives"].store(account)[snapshot["drive"]["uuid"]]
+        drive = self.backend.drives.store(account)[snapshot["drive"]["uuid"]]
         drive["snapshots"].append(ref("snapshots", snapshot["uuid"]))
         image = self.backend.images.get(drive["uuid"])
         if image is not None:
@@ -76,7 +76,7 @@ class Snapshots(Collection):
         return changes
 
     def remove(self, account: Account, snapshot: dict) -> None:
-        drive = self.backend.collections["drives"].store(account).get(snapshot["drive"]["uuid"])
+        drive = self.backend.drives.store(account).get(snapshot["drive"]["uuid"])
         if drive is not None:
             drive["snapshots"] = [s for s in drive["snapshots"] if s["uuid"] != snapshot["uuid"]]
             self.backend.emit(account, "drives", drive)
@@ -90,7 +90,7 @@ class Snapshots(Collection):
                 f"snapshot {uuid} is {snapshot['status']}; wait until it is "
                 "available before cloning it"
             )
-        drives = self.backend.collections["drives"]
+        drives = self.backend.drives
         source = drives.store(account).get(snapshot["drive"]["uuid"])
         drive = self.clone_to_drive(account, snapshot, source, body)
         return 202, drive
@@ -98,7 +98,7 @@ class Snapshots(Collection):
     def clone_to_drive(
         self, account: Account, snapshot: dict, source: dict | None, body: dict
     ) -> dict:
-        drives = self.backend.collections["drives"]
+        drives = self.backend.drives
         meta = source or snapshot.get("drive_meta") or {}
         name = fields.text(body, "name", None) or clone_name(
             account.profile["clone_naming"], snapshot["name"]
@@ -128,7 +128,7 @@ class RemoteSnapshots(Snapshots):
     def prepare(self, account: Account, values: dict, query: dict) -> dict:
         if values.get("drive") is None:
             raise fields.required("drive")
-        drives = self.backend.collections["drives"]
+        drives = self.backend.drives
         drive = drives.find(account, fields.ref_uuid(values["drive"], "drive"), "EDIT")
         for other in self.store(account).values():
             if other["drive"]["uuid"] != drive["uuid"]:
@@ -154,7 +154,7 @@ class RemoteSnapshots(Snapshots):
 
     def commit(self, account: Account, values: dict) -> dict:
         snapshot = Collection.commit(self, account, values)
-        drive = self.backend.collections["drives"].store(account)[snapshot["drive"]["uuid"]]
+        drive = self.backend.drives.store(account)[snapshot["drive"]["uuid"]]
         drive["remote_snapshots"].append(ref("remotesnapshots", snapshot["uuid"]))
         image = self.backend.images.get(drive["uuid"])
         if image is not None:
@@ -183,7 +183,7 @@ class RemoteSnapshots(Snapshots):
         self.require_available(snapshot)
 
     def remove(self, account: Account, snapshot: dict) -> None:
-        drive = self.backend.collections["drives"].store(account).get(snapshot["drive"]["uuid"])
+        drive = self.backend.drives.store(account).get(snapshot["drive"]["uuid"])
         if drive is not None:
             drive["remote_snapshots"] = [
                 s for s in drive["remote_snapshots"] if s["uuid"] != snapshot["uuid"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from typing import Any
 
 #: Images up to this size live in memory; larger ones in a sparse temporary file.
 MEMORY_LIMIT = 16 * 1024 * 1024
@@ -18,7 +19,7 @@ class DriveImage:
     def __init__(self, size: int) -> None:
         self.size = size
         self._memory: bytearray | None = None
-        self._file = None
+        self._file: Any = None
         if size <= MEMORY_LIMIT:
             self._memory = bytearray(size)
         else:

@@ -8,7 +8,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 from . import fields
 from .backend import Account
@@ -64,8 +64,10 @@ class TransferHandlers:
             )
         return number, start, end
 
-    async def on_resumable_check(self, request, account, uuid):
-        drive = self.backend.collections["drives"].find(account, uuid, "EDIT")
+    async def on_resumable_check(
+        self, request: web.Request, account: Account, uuid: str
+    ) -> web.StreamResponse:
+        drive = self.backend.drives.find(account, uuid, "EDIT")
         upload = self.backend.uploads.get(uuid)
         if upload is None:
             if drive["status"] == "uploading":
@@ -76,19 +78,25 @@ class TransferHandlers:
             return web.json_response({})
         raise ApiError(404, "notexist", "this chunk has not been uploaded yet")
 
-    async def on_resumable_chunk(self, request, account, uuid):
+    async def on_resumable_chunk(
+        self, request: web.Request, account: Account, uuid: str
+    ) -> web.StreamResponse:
         drive, upload = self.backend.upload_of(account, uuid)
         if not request.content_type.startswith("multipart/"):
             raise validation("send the chunk as multipart/form-data with a 'file' part")
         reader = await request.multipart()
         params: dict[str, str] = dict(request.query)
-        async for part in reader:
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise validation("nested multipart bodies are not accepted")
             if part.name == "file":
                 return await self.store_resumable(account, drive, upload, params, part)
             params[part.name or ""] = (await part.read(decode=False)).decode("utf-8", "replace")
         raise fields.required("file")
 
-    async def store_resumable(self, account, drive, upload, params, part):
+    async def store_resumable(
+        self, account: Account, drive: dict, upload: Any, params: Any, part: Any
+    ) -> web.StreamResponse:
         _number, start, end = self.resumable_chunk_range(params, upload.size)
         image = self.backend.image(drive["uuid"], drive["size"])
         length = await stream_into(
@@ -98,7 +106,9 @@ class TransferHandlers:
         return web.json_response({})
 
     # link-based chunks -------------------------------------------------------
-    async def on_link_chunk(self, request, account, uuid, token):
+    async def on_link_chunk(
+        self, request: web.Request, account: Account, uuid: str, token: str
+    ) -> web.StreamResponse:
         entry = self.backend.link_index.pop(token, None)
         if entry is None or entry[1] != uuid:
             raise ApiError(404, "notexist", "this upload link is unknown or was already used")
@@ -117,11 +127,13 @@ class TransferHandlers:
         return web.json_response({})
 
     # simple upload -----------------------------------------------------------
-    async def on_simple_upload(self, request, account, rest=""):
+    async def on_simple_upload(
+        self, request: web.Request, account: Account, rest: str = ""
+    ) -> web.StreamResponse:
         size = request.content_length
         if not size:
             raise validation("send the image as the request body with a Content-Length")
-        drives = self.backend.collections["drives"]
+        drives = self.backend.drives
         name = rest.strip("/") or f"Upload {time.strftime('%Y-%m-%d %H:%M:%S')}"
         drive = drives.prepare(
             account, {"name": name, "size": size, "media": "disk"}, {}, exact=True
@@ -146,8 +158,10 @@ class TransferHandlers:
         return web.Response(status=200, text=drive["uuid"], content_type="text/plain")
 
     # download ------------------------------------------------------------------
-    async def on_download(self, request, account, uuid):
-        drive = self.backend.collections["drives"].find(account, uuid)
+    async def on_download(
+        self, request: web.Request, account: Account, uuid: str
+    ) -> web.StreamResponse:
+        drive = self.backend.drives.find(account, uuid)
         if drive.get("owner") is None or not drive["runtime"].get("is_downloadable", True):
             raise permission(f"drive {uuid} cannot be downloaded")
         if drive["status"] == "uploading":
@@ -203,9 +217,9 @@ class TransferHandlers:
     # websocket ------------------------------------------------------------
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         token = request.cookies.get("async_auth", "")
-        entry = self.async_tokens.get(token)
-        account = self.backend.accounts.get(entry[0]) if entry else None
-        if account is None or entry[1] < time.monotonic():
+        account_uuid, expiry = self.async_tokens.get(token, ("", 0.0))
+        account = self.backend.accounts.get(account_uuid)
+        if account is None or expiry < time.monotonic():
             from .http import unauthorized
 
             return unauthorized(

@@ -20,7 +20,7 @@ class Upload:
 
     def add(self, start: int, end: int) -> None:
         """Record that ``[start, end)`` is stored."""
-        merged = []
+        merged: list[tuple[int, int]] = []
         for low, high in sorted(self.ranges + [(start, end)]):
             if merged and low <= merged[-1][1]:
                 merged[-1] = (merged[-1][0], max(merged[-1][1], high))

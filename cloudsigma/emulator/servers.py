@@ -593,15 +593,9 @@ class Servers(Collection):
     def context(self, account: Account, server: dict) -> dict:
         """The server context the guest reads over its serial port (guide section 9)."""
         hidden = (
-            "owner",
-            "status",
-            "runtime",
-            "resource_uri",
-            "jobs",
-            "grantees",
-            "permissions",
-            "context",
-        )
+            "owner", "status", "runtime", "resource_uri", "jobs", "grantees", "permissions",
+            "context", "allocation_pool", "auto_start",
+        )  # fmt: skip
         context = {k: v for k, v in server.items() if k not in hidden}
         drives = self.backend.drives
         keys = (
@@ -626,7 +620,7 @@ class Servers(Collection):
         context["nics"] = [self.context_nic(account, nic) for nic in server["nics"]]
         context.update(
             global_context=dict(account.global_context),
-            mem_perf_threshold=None,
+            mem_perf_threshold=0.0,
             cpu_perf_threshold=0.0,
         )
         return context

@@ -53,3 +53,14 @@ def test_serial_device_can_name_a_server_created_later(emu, api):
     assert ask(device, "name") == ""
     api.create("servers", name="later", cpu=1000, mem=GIB, vnc_password="pw")
     assert ask(device, "name") == "later"
+
+
+def test_whole_context_has_the_recorded_keys(emu, api):
+    server = api.create("servers", name="web", cpu=1000, mem=GIB, vnc_password="pw")
+    context = json.loads(ask(emu.serial_device(server["uuid"]), ""))
+    assert set(context) == {
+        "cpu", "cpu_model", "cpu_perf_threshold", "cpu_type", "cpus_instead_of_cores", "drives",
+        "enable_numa", "global_context", "hv_relaxed", "hv_tsc", "hypervisor", "is_grey", "mem",
+        "mem_perf_threshold", "meta", "name", "nics", "pubkeys", "requirements", "smp", "tags",
+        "uuid", "vnc_password",
+    }  # fmt: skip

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from cloudsigma.cli.resources import RESOURCES, add_wait_options
+from cloudsigma.cli.parsing import ParserKit, add_wait_options
+from cloudsigma.cli.resources import RESOURCES
 from cloudsigma.cli.session import Session
 from cloudsigma.cli.values import size
 
@@ -34,6 +36,7 @@ SERVER_ACTIONS = (
 
 
 def _run_server_action(action: ServerAction, args: argparse.Namespace, session: Session) -> int:
+    """Run one server action; with ``--wait``, show the server once it settled."""
     servers = session.resource("Server")
     result = getattr(servers, action.method)(args.uuid)
     if getattr(args, "wait", False):
@@ -46,24 +49,20 @@ def _run_server_action(action: ServerAction, args: argparse.Namespace, session: 
     return 0
 
 
-def add_server_actions(verbs: argparse._SubParsersAction, common, formatter) -> None:
+def add_server_actions(verbs: argparse._SubParsersAction, kit: ParserKit) -> None:
     """Add ``servers start|stop|shutdown|restart|open-vnc|close-vnc UUID``."""
     for action in SERVER_ACTIONS:
-        parser = verbs.add_parser(
+        example = f"cloudsigma servers {action.verb} UUID"
+        parser = kit.add(
+            verbs,
             action.verb,
-            help=action.help,
-            description=action.help[0].upper() + action.help[1:] + ".",
-            parents=[common],
-            formatter_class=formatter,
-            epilog=f"example:\n  cloudsigma servers {action.verb} UUID"
-            + (" --wait --timeout 120" if action.settles_in else ""),
+            action.help,
+            functools.partial(_run_server_action, action),
+            examples=(example + (" --wait --timeout 120" if action.settles_in else ""),),
         )
         parser.add_argument("uuid", metavar="UUID")
         if action.settles_in:
             add_wait_options(parser, f"the server is {action.settles_in}")
-        parser.set_defaults(
-            handler=lambda args, session, action=action: _run_server_action(action, args, session)
-        )
 
 
 def _clone_drive(args: argparse.Namespace, session: Session) -> int:
@@ -97,35 +96,33 @@ def _resize_drive(args: argparse.Namespace, session: Session) -> int:
     return 0
 
 
-def add_drive_actions(verbs: argparse._SubParsersAction, common, formatter) -> None:
+def add_drive_actions(verbs: argparse._SubParsersAction, kit: ParserKit) -> None:
     """Add ``drives clone UUID`` and ``drives resize UUID SIZE``."""
-    clone = verbs.add_parser(
+    clone = kit.add(
+        verbs,
         "clone",
-        help="copy a drive",
-        description="Copy a drive into a new one (the name defaults to the API's choice).",
-        parents=[common],
-        formatter_class=formatter,
-        epilog="example:\n  cloudsigma drives clone UUID --name copy --wait",
+        "copy a drive",
+        _clone_drive,
+        description="Copy a drive into a new one (the API names it when --name is not given).",
+        examples=("cloudsigma drives clone UUID --name copy --wait",),
     )
     clone.add_argument("uuid", metavar="UUID")
     clone.add_argument("--name", help="name of the copy")
     clone.add_argument("--media", choices=("disk", "cdrom"), help="media of the copy")
     clone.add_argument("--storage-type", help="storage type of the copy (default: the source's)")
     add_wait_options(clone, "the copy is unmounted")
-    clone.set_defaults(handler=_clone_drive)
 
-    resize = verbs.add_parser(
+    resize = kit.add(
+        verbs,
         "resize",
-        help="grow a drive",
+        "grow a drive",
+        _resize_drive,
         description="Resize a drive that is not on a running server.",
-        parents=[common],
-        formatter_class=formatter,
-        epilog="example:\n  cloudsigma drives resize UUID 20G --wait",
+        examples=("cloudsigma drives resize UUID 20G --wait",),
     )
     resize.add_argument("uuid", metavar="UUID")
     resize.add_argument("size", type=size, metavar="SIZE", help="new size: bytes, 20G, 512M")
     add_wait_options(resize, "the resize is over")
-    resize.set_defaults(handler=_resize_drive)
 
 
 def _wait(args: argparse.Namespace, session: Session) -> int:
@@ -142,17 +139,20 @@ def _wait(args: argparse.Namespace, session: Session) -> int:
     return 0
 
 
-def add_wait_command(commands: argparse._SubParsersAction, common, formatter) -> None:
+def add_wait_command(commands: argparse._SubParsersAction, kit: ParserKit) -> None:
     """Add ``wait RESOURCE UUID STATUS``."""
-    parser = commands.add_parser(
+    parser = kit.add(
+        commands,
         "wait",
-        help="wait until an object reaches a status",
+        "wait until an object reaches a status",
+        _wait,
         description="Wait until an object reaches STATUS, then show it; "
         "STATUS 'deleted' waits until it is gone.",
-        parents=[common],
-        formatter_class=formatter,
-        epilog="examples:\n  cloudsigma wait servers UUID running --timeout 120\n"
-        "  cloudsigma wait drives UUID unmounted\n  cloudsigma wait drives UUID deleted",
+        examples=(
+            "cloudsigma wait servers UUID running --timeout 120",
+            "cloudsigma wait drives UUID unmounted",
+            "cloudsigma wait drives UUID deleted",
+        ),
     )
     parser.add_argument("resource", choices=[n for n in RESOURCES if n != "libdrives"])
     parser.add_argument("uuid", metavar="UUID")
@@ -165,4 +165,3 @@ def add_wait_command(commands: argparse._SubParsersAction, common, formatter) ->
         metavar="SECONDS",
         help="give up after this long (default: %(default)s)",
     )
-    parser.set_defaults(handler=_wait)

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from cloudsigma.cli import actions, context, events, resources, transfer
+from cloudsigma.cli.parsing import HelpFormatter, ParserKit
 from cloudsigma.version import __version__
 
 __all__ = ["CommandParser", "build_parser"]
@@ -46,10 +47,6 @@ class CommandParser(argparse.ArgumentParser):
         if match and match.group(1) in self.absent_verbs:
             message = self.absent_verbs[match.group(1)]
         super().error(message)
-
-
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the line breaks of the examples in the epilogs."""
 
 
 def _global_options(parser: argparse.ArgumentParser, *, nested: bool) -> None:
@@ -104,19 +101,20 @@ def build_parser() -> CommandParser:
         prog="cloudsigma",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=_Formatter,
+        formatter_class=HelpFormatter,
     )
     _global_options(parser, nested=False)
     common = argparse.ArgumentParser(add_help=False)
     _global_options(common, nested=True)
+    kit = ParserKit(common)
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     commands.required = True
     for spec in resources.RESOURCES.values():
-        _add_resource_command(commands, spec, common)
-    actions.add_wait_command(commands, common, _Formatter)
-    context.add_metadata_command(commands, common, _Formatter)
-    events.add_events_command(commands, common, _Formatter)
+        _add_resource_command(commands, spec, kit)
+    actions.add_wait_command(commands, kit)
+    context.add_metadata_command(commands, kit)
+    events.add_events_command(commands, kit)
     commands.add_parser(
         "emulator",
         help="run the local API emulator (its options follow; see 'cloudsigma emulator --help')",
@@ -125,7 +123,9 @@ def build_parser() -> CommandParser:
     return parser
 
 
-def _add_resource_command(commands, spec: resources.ResourceSpec, common) -> None:
+def _add_resource_command(
+    commands: argparse._SubParsersAction, spec: resources.ResourceSpec, kit: ParserKit
+) -> None:
     absent = [verb for verb in resources.CRUD_VERBS if verb not in spec.verbs]
     note = f"\n{spec.note}\n" if spec.note else ""
     examples = "\n".join(f"  {example}" for example in spec.examples)
@@ -135,7 +135,7 @@ def _add_resource_command(commands, spec: resources.ResourceSpec, common) -> Non
         + (" and more" if spec.name in {"drives", "servers"} else ""),
         description=f"Work with {spec.name}.{note}",
         epilog=f"examples:\n{examples}" if examples else None,
-        formatter_class=_Formatter,
+        formatter_class=HelpFormatter,
         absent_verbs={
             verb: f"the API offers no '{verb}' for {spec.name}. {spec.note}".strip()
             for verb in absent
@@ -143,9 +143,9 @@ def _add_resource_command(commands, spec: resources.ResourceSpec, common) -> Non
     )
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=CommandParser)
     verbs.required = True
-    resources.add_crud_commands(spec, verbs, common, _Formatter)
+    resources.add_crud_commands(spec, verbs, kit)
     if spec.name == "servers":
-        actions.add_server_actions(verbs, common, _Formatter)
+        actions.add_server_actions(verbs, kit)
     if spec.name == "drives":
-        actions.add_drive_actions(verbs, common, _Formatter)
-        transfer.add_transfer_commands(verbs, common, _Formatter)
+        actions.add_drive_actions(verbs, kit)
+        transfer.add_transfer_commands(verbs, kit)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from cloudsigma.cli.parsing import ParserKit
 from cloudsigma.cli.session import Session
 
 __all__ = ["add_metadata_command"]
@@ -21,18 +22,21 @@ def _read_metadata(args: argparse.Namespace, session: Session) -> int:
     return 0
 
 
-def add_metadata_command(commands: argparse._SubParsersAction, common, formatter) -> None:
+def add_metadata_command(commands: argparse._SubParsersAction, kit: ParserKit) -> None:
     """Add ``metadata [PATH] [--device DEVICE]``."""
-    parser = commands.add_parser(
+    parser = kit.add(
+        commands,
         "metadata",
-        help="read this VM's server context (inside a CloudSigma VM)",
+        "read this VM's server context (inside a CloudSigma VM)",
+        _read_metadata,
         description="Read the server context the way a VM does, over its second serial port. "
         "PATH picks one value: keys and list indexes joined by '/'. Needs no credentials, "
         "but read access to the port (root or the dialout group).",
-        parents=[common],
-        formatter_class=formatter,
-        epilog="examples:\n  cloudsigma metadata\n  cloudsigma metadata /meta/ssh_public_key\n"
-        "  cloudsigma metadata /nics/0/mac --device /dev/ttyS1",
+        examples=(
+            "cloudsigma metadata",
+            "cloudsigma metadata /meta/ssh_public_key",
+            "cloudsigma metadata /nics/0/mac --device /dev/ttyS1",
+        ),
     )
     parser.add_argument("path", nargs="?", metavar="PATH", help="e.g. name, /meta/ssh_public_key")
     parser.add_argument(
@@ -47,4 +51,3 @@ def add_metadata_command(commands: argparse._SubParsersAction, common, formatter
         metavar="SECONDS",
         help="how long to wait for the answer",
     )
-    parser.set_defaults(handler=_read_metadata)

@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any
 
+from cloudsigma.cli.parsing import ParserKit
 from cloudsigma.cli.session import Session
 
 __all__ = ["add_events_command", "describe_event"]
@@ -85,16 +86,16 @@ def _positive(cast):
     return parse
 
 
-def add_events_command(commands: argparse._SubParsersAction, common, formatter) -> None:
+def add_events_command(commands: argparse._SubParsersAction, kit: ParserKit) -> None:
     """Add ``events [--count N] [--timeout SECONDS]``."""
-    parser = commands.add_parser(
+    parser = kit.add(
+        commands,
         "events",
-        help="print websocket events (changes to drives, servers...) as they happen",
+        "print websocket events (changes to drives, servers...) as they happen",
+        _listen,
         description="Print one line per websocket event: resource type, resource URI and, "
         "when the event carries it, the new status. With --json each line is the frame's JSON.",
-        parents=[common],
-        formatter_class=formatter,
-        epilog="examples:\n  cloudsigma events\n  cloudsigma --json events --count 1 --timeout 60",
+        examples=("cloudsigma events", "cloudsigma --json events --count 1 --timeout 60"),
     )
     parser.add_argument("--count", type=_positive(int), metavar="N", help="stop after N events")
     parser.add_argument(
@@ -104,4 +105,3 @@ def add_events_command(commands: argparse._SubParsersAction, common, formatter) 
         metavar="SECONDS",
         help="stop after this long (an error if --count events did not come)",
     )
-    parser.set_defaults(handler=_listen)

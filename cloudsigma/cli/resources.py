@@ -14,6 +14,7 @@ from typing import Any
 
 from cloudsigma.cli import values
 from cloudsigma.cli.output import Column, human_size, ref_uuid
+from cloudsigma.cli.parsing import Handler, ParserKit, add_wait_options
 from cloudsigma.cli.session import Session
 
 __all__ = ["RESOURCES", "CreateFlag", "ResourceSpec", "UsageError", "add_crud_commands"]
@@ -373,19 +374,6 @@ def cmd_delete(spec: ResourceSpec, args: argparse.Namespace, session: Session) -
 # -- parsers --------------------------------------------------------------------------------
 
 
-def add_wait_options(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--wait`` and the ``--timeout`` it uses."""
-    parser.add_argument("--wait", action="store_true", help=f"wait until {what}")
-    parser.add_argument(
-        "--timeout",
-        dest="wait_timeout",
-        type=float,
-        default=300.0,
-        metavar="SECONDS",
-        help="how long --wait waits (default: %(default)s)",
-    )
-
-
 def _add_body_options(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
@@ -396,105 +384,125 @@ def _add_body_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_crud_commands(
-    spec: ResourceSpec,
-    verbs: argparse._SubParsersAction,
-    common: argparse.ArgumentParser,
-    formatter: type[argparse.HelpFormatter],
-) -> None:
-    """Add the resource's ``list``/``get``/``create``/``update``/``delete`` parsers."""
+def _bind(handler: Callable[..., int], spec: ResourceSpec) -> Handler:
+    return lambda args, session: handler(spec, args, session)
 
-    def add(verb: str, help_text: str, handler: Callable[..., int], epilog: str = ""):
-        parser = verbs.add_parser(
-            verb,
-            help=help_text,
-            description=help_text[0].upper() + help_text[1:] + ".",
-            parents=[common],
-            epilog=epilog or None,
-            formatter_class=formatter,
-        )
-        parser.set_defaults(handler=lambda args, session: handler(spec, args, session))
-        return parser
 
+def _add_list(spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: ParserKit) -> None:
+    parser = kit.add(
+        verbs,
+        "list",
+        f"list {spec.name}",
+        _bind(cmd_list, spec),
+        examples=(
+            f"cloudsigma {spec.name} list --limit 10",
+            f"cloudsigma --json {spec.name} list --detail",
+        ),
+    )
+    parser.add_argument("--detail", action="store_true", help="show every field of every object")
+    parser.add_argument(
+        "--filter",
+        type=values.key_value,
+        action="append",
+        metavar="KEY=VALUE",
+        help="API filter, repeatable (name=web, name__contains=db, tag=UUID)",
+    )
+    parser.add_argument("--limit", type=int, metavar="N", help="at most N objects")
+
+
+def _add_get(spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: ParserKit) -> None:
     key = spec.key.upper()
-    if "list" in spec.verbs:
-        parser = add(
-            "list",
-            f"list {spec.name}",
-            cmd_list,
-            f"examples:\n  cloudsigma {spec.name} list --limit 10\n"
-            f"  cloudsigma --json {spec.name} list --detail",
-        )
+    parser = kit.add(
+        verbs,
+        "get",
+        f"show one {spec.singular}",
+        _bind(cmd_get, spec),
+        examples=(f"cloudsigma {spec.name} get {key}",),
+    )
+    parser.add_argument("uuid", metavar=key)
+
+
+def _add_create(spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: ParserKit) -> None:
+    required = " ".join(f"{flag.flag} ..." for flag in spec.create_flags if flag.required)
+    parser = kit.add(
+        verbs,
+        "create",
+        f"create a {spec.singular}",
+        _bind(cmd_create, spec),
+        examples=(
+            f"cloudsigma {spec.name} create {required}",
+            f"cloudsigma {spec.name} create --file {spec.singular.replace(' ', '_')}.json",
+        ),
+    )
+    _add_body_options(parser)
+    for flag in spec.create_flags:
         parser.add_argument(
-            "--detail", action="store_true", help="show every field of every object"
+            flag.flag,
+            dest=flag.key,
+            type=flag.type,
+            choices=flag.choices,
+            metavar=flag.metavar,
+            help=flag.help,
         )
+    if spec.ready_status:
+        add_wait_options(parser, f"the {spec.singular} is {spec.ready_status}")
+
+
+def _add_update(spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: ParserKit) -> None:
+    key = spec.key.upper()
+    parser = kit.add(
+        verbs,
+        "update",
+        f"change a {spec.singular}",
+        _bind(cmd_update, spec),
+        examples=(
+            f"cloudsigma {spec.name} update {key} --meta owner=ops",
+            f"cloudsigma {spec.name} update {key} --data '{{\"meta\": {{}}}}'",
+        ),
+    )
+    parser.add_argument("uuid", metavar=key)
+    _add_body_options(parser)
+    parser.add_argument("--name", help="new name")
+    parser.add_argument(
+        "--meta",
+        type=values.key_value,
+        action="append",
+        metavar="KEY=VALUE",
+        help="set one meta key, keeping the others; repeatable",
+    )
+
+
+def _add_delete(spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: ParserKit) -> None:
+    key = spec.key.upper()
+    parser = kit.add(
+        verbs,
+        "delete",
+        f"delete a {spec.singular}",
+        _bind(cmd_delete, spec),
+        examples=(f"cloudsigma {spec.name} delete {key} --wait",),
+    )
+    parser.add_argument("uuid", metavar=key)
+    if spec.name == "servers":
         parser.add_argument(
-            "--filter",
-            type=values.key_value,
-            action="append",
-            metavar="KEY=VALUE",
-            help="API filter, repeatable (name=web, name__contains=db, tag=UUID)",
+            "--recurse",
+            choices=("all_drives", "disks", "cdroms"),
+            help="also delete the attached drives of this kind",
         )
-        parser.add_argument("--limit", type=int, metavar="N", help="at most N objects")
-    if "get" in spec.verbs:
-        parser = add(
-            "get",
-            f"show one {spec.singular}",
-            cmd_get,
-            f"example:\n  cloudsigma {spec.name} get {key}",
-        )
-        parser.add_argument("uuid", metavar=key)
-    if "create" in spec.verbs:
-        flags = " ".join(f"{flag.flag} ..." for flag in spec.create_flags if flag.required)
-        parser = add(
-            "create",
-            f"create a {spec.singular}",
-            cmd_create,
-            f"examples:\n  cloudsigma {spec.name} create {flags}\n"
-            f"  cloudsigma {spec.name} create --file {spec.singular.replace(' ', '_')}.json",
-        )
-        _add_body_options(parser)
-        for flag in spec.create_flags:
-            parser.add_argument(
-                flag.flag,
-                dest=flag.key,
-                type=flag.type,
-                choices=flag.choices,
-                metavar=flag.metavar,
-                help=flag.help,
-            )
-        if spec.ready_status:
-            add_wait_options(parser, f"the {spec.singular} is {spec.ready_status}")
-    if "update" in spec.verbs:
-        parser = add(
-            "update",
-            f"change a {spec.singular}",
-            cmd_update,
-            f"examples:\n  cloudsigma {spec.name} update {key} --meta owner=ops\n"
-            f"  cloudsigma {spec.name} update {key} --data '{{\"meta\": {{}}}}'",
-        )
-        parser.add_argument("uuid", metavar=key)
-        _add_body_options(parser)
-        parser.add_argument("--name", help="new name")
-        parser.add_argument(
-            "--meta",
-            type=values.key_value,
-            action="append",
-            metavar="KEY=VALUE",
-            help="set one meta key, keeping the others; repeatable",
-        )
-    if "delete" in spec.verbs:
-        parser = add(
-            "delete",
-            f"delete a {spec.singular}",
-            cmd_delete,
-            f"example:\n  cloudsigma {spec.name} delete {key} --wait",
-        )
-        parser.add_argument("uuid", metavar=key)
-        if spec.name == "servers":
-            parser.add_argument(
-                "--recurse",
-                choices=("all_drives", "disks", "cdroms"),
-                help="also delete the attached drives of this kind",
-            )
-        add_wait_options(parser, f"the {spec.singular} is gone")
+    add_wait_options(parser, f"the {spec.singular} is gone")
+
+
+_VERB_PARSERS = {
+    "list": _add_list,
+    "get": _add_get,
+    "create": _add_create,
+    "update": _add_update,
+    "delete": _add_delete,
+}
+
+
+def add_crud_commands(
+    spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: ParserKit
+) -> None:
+    """Add the ``list``/``get``/``create``/``update``/``delete`` parsers the API offers."""
+    for verb in spec.verbs:
+        _VERB_PARSERS[verb](spec, verbs, kit)

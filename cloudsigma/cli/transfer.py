@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from cloudsigma.cli.parsing import ParserKit
 from cloudsigma.cli.progress import Progress
 from cloudsigma.cli.session import Session
 from cloudsigma.cli.values import size
@@ -78,35 +79,35 @@ def _add_parallel_options(parser: argparse.ArgumentParser, default_chunk: str, u
     )
 
 
-def add_transfer_commands(verbs: argparse._SubParsersAction, common, formatter) -> None:
+def add_transfer_commands(verbs: argparse._SubParsersAction, kit: ParserKit) -> None:
     """Add ``drives upload FILE`` and ``drives download UUID FILE``."""
-    upload = verbs.add_parser(
+    upload = kit.add(
+        verbs,
         "upload",
-        help="upload a raw image into a new drive (or resume an upload)",
+        "upload a raw image into a new drive (or resume an upload)",
+        _upload,
         description="Upload a raw disk image in parallel chunks. An interrupted upload resumes "
         "with --uuid: chunks the drive already has are skipped.",
-        parents=[common],
-        formatter_class=formatter,
-        epilog="examples:\n  cloudsigma drives upload disk.img --name my-image\n"
-        "  cloudsigma drives upload disk.img --uuid DRIVE_UUID   # resume",
+        examples=(
+            "cloudsigma drives upload disk.img --name my-image",
+            "cloudsigma drives upload disk.img --uuid DRIVE_UUID   # resume",
+        ),
     )
     upload.add_argument("path", metavar="FILE", help="raw image to upload")
     upload.add_argument("--uuid", metavar="UUID", help="resume the upload into this drive")
     upload.add_argument("--name", help="name of the new drive (default: Upload_<date>)")
     upload.add_argument("--media", choices=("disk", "cdrom"), default="disk")
     _add_parallel_options(upload, "5M", "chunk")
-    upload.set_defaults(handler=_upload)
 
-    download = verbs.add_parser(
+    download = kit.add(
+        verbs,
         "download",
-        help="download a drive into a file",
+        "download a drive into a file",
+        _download,
         description="Download a drive's raw image into FILE, in parallel ranges. Run it again "
         "after an interruption to fetch only what is missing (FILE.part holds the partial file).",
-        parents=[common],
-        formatter_class=formatter,
-        epilog="example:\n  cloudsigma drives download UUID disk.img",
+        examples=("cloudsigma drives download UUID disk.img",),
     )
     download.add_argument("uuid", metavar="UUID")
     download.add_argument("path", metavar="FILE", help="where to write the image")
     _add_parallel_options(download, "8M", "range")
-    download.set_defaults(handler=_download)

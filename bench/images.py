@@ -6,13 +6,14 @@ emulator process on loopback: this package (``Upload``, ``download_drive``) besi
 sequentially and once on the same number of threads. Prints MB/s, peak RSS and the
 targets (>= 0.8x the baseline throughput; peak RSS under chunk_size x threads + 64 MiB).
 
-    .venv/bin/python bench/images.py [--size 1G] [--chunk-size 5M] [--threads 4] [--rounds 1]
+    .venv/bin/python bench/images.py [--size 1G] [--chunk-size 5M] [--threads 4] [--rounds 4]
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import filecmp
 import json
 import os
 import secrets
@@ -285,30 +286,45 @@ def run_benchmark(args: argparse.Namespace) -> None:
 
 
 def measure(args: argparse.Namespace, info: dict, workdir: str) -> dict[str, list[dict]]:
+    """Run every contender ``args.rounds`` times; returns their results by name.
+
+    Each block (uploads, then downloads) starts with a discarded warm-up run, and the
+    order alternates between rounds, so that no contender always runs first after the
+    other block (the first run after a change of direction is measurably slower).
+    """
     env = contender_env(info, workdir)
     results: dict[str, list[dict]] = {name: [] for name in CONTENDERS}
     target = os.path.join(workdir, "download.raw")
     for round_number in range(args.rounds):
-        keep = None
-        # alternate the order, so that neither side always runs on a warmer machine
         order = list(CONTENDERS) if round_number % 2 == 0 else list(reversed(CONTENDERS))
-        for name in [n for n in order if "upload" in n]:
+        uploads = [name for name in order if "upload" in name]
+        delete_drive(info, launch(uploads[0], args, env)["drive"])  # warm-up
+        kept = None
+        for name in uploads:
             log(f"round {round_number + 1}: {name}")
             result = launch(name, args, env)
             results[name].append(result)
-            if keep is None:
-                keep = result["drive"]
+            if kept is None:
+                kept = result["drive"]
             else:
                 delete_drive(info, result["drive"])
-        for name in [n for n in order if "download" in n]:
+        downloads = [name for name in order if "download" in name]
+        launch(downloads[0], args, env, drive=kept, target=target)  # warm-up
+        check_download(args.image, target, downloads[0])
+        for name in downloads:
             log(f"round {round_number + 1}: {name}")
-            result = launch(name, args, env, drive=keep, target=target)
-            if os.path.getsize(target) != args.size:
-                raise RuntimeError(f"{name} wrote {os.path.getsize(target)} bytes")
-            os.remove(target)
+            result = launch(name, args, env, drive=kept, target=target)
+            check_download(args.image, target, name)
             results[name].append(result)
-        delete_drive(info, keep)
+        delete_drive(info, kept)
     return results
+
+
+def check_download(image: str, target: str, name: str) -> None:
+    """The downloaded file must be the uploaded image, byte for byte."""
+    if not filecmp.cmp(image, target, shallow=False):
+        raise RuntimeError(f"{name} wrote a file that differs from the image")
+    os.remove(target)
 
 
 def settings(args: argparse.Namespace) -> dict:
@@ -359,7 +375,7 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=parse_size, default=parse_size("5M"))
     parser.add_argument("--range-size", type=parse_size, default=parse_size("8M"))
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=4, help="rounds (even balances the order)")
     parser.add_argument(
         "--tmpdir",
         default="/dev/shm" if os.path.isdir("/dev/shm") else None,

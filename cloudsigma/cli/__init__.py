@@ -6,11 +6,16 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cloudsigma.errors import ApiClientError
 
 __all__ = ["main"]
 
@@ -46,7 +51,7 @@ def _exit_status(exit_request: SystemExit) -> int:
     return code if isinstance(code, int) else 2
 
 
-def _run(args) -> int:
+def _run(args: argparse.Namespace) -> int:
     """Run a parsed command, turning library errors into a message and a status."""
     from cloudsigma import errors
     from cloudsigma.cli.resources import UsageError
@@ -82,7 +87,7 @@ def _run(args) -> int:
         return 130
 
 
-def _command_name(args) -> str:
+def _command_name(args: argparse.Namespace) -> str:
     return " ".join(part for part in (args.command, getattr(args, "verb", None)) if part)
 
 
@@ -121,7 +126,7 @@ def _complain(message: str) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr)
 
 
-def _complain_api_error(exc) -> None:
+def _complain_api_error(exc: ApiClientError) -> None:
     """The API's own messages (one per entry of its error list), then status and request id."""
     messages = []
     for entry in exc.errors:

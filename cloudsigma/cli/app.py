@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 from cloudsigma.cli import actions, context, events, resources, transfer
 from cloudsigma.cli.parsing import HelpFormatter, ParserKit
@@ -42,7 +42,7 @@ class CommandParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.absent_verbs = absent_verbs or {}
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         match = _INVALID_CHOICE.search(message)
         if match and match.group(1) in self.absent_verbs:
             message = self.absent_verbs[match.group(1)]

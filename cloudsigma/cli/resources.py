@@ -277,6 +277,7 @@ def _filters(pairs: list[tuple[str, str]] | None, limit: int | None) -> dict[str
 
 
 def cmd_list(spec: ResourceSpec, args: argparse.Namespace, session: Session) -> int:
+    """List a collection: a table of its columns, or every field with ``--detail``."""
     api = session.resource(spec.class_name)
     query = _filters(args.filter, args.limit)
     full = args.detail or (spec.list_is_sparse and not session.json_output)
@@ -289,11 +290,13 @@ def cmd_list(spec: ResourceSpec, args: argparse.Namespace, session: Session) -> 
 
 
 def cmd_get(spec: ResourceSpec, args: argparse.Namespace, session: Session) -> int:
+    """Show one object."""
     session.show(session.resource(spec.class_name).get(args.uuid))
     return 0
 
 
 def cmd_create(spec: ResourceSpec, args: argparse.Namespace, session: Session) -> int:
+    """Create one object (or several from a JSON list); ``--wait`` until ready."""
     body = create_body(spec, args)
     api = session.resource(spec.class_name)
     created = api.create(body)
@@ -335,6 +338,7 @@ def create_body(spec: ResourceSpec, args: argparse.Namespace) -> Any:
 
 
 def cmd_update(spec: ResourceSpec, args: argparse.Namespace, session: Session) -> int:
+    """Change an object; ``--meta`` merges into the meta it has now."""
     body = values.load_body(args.data, args.file)
     if not isinstance(body, dict):
         raise UsageError("--data/--file must hold a JSON object for update")
@@ -355,6 +359,7 @@ def cmd_update(spec: ResourceSpec, args: argparse.Namespace, session: Session) -
 
 
 def cmd_delete(spec: ResourceSpec, args: argparse.Namespace, session: Session) -> int:
+    """Delete an object; ``--wait`` until the API answers 404 for it."""
     api = session.resource(spec.class_name)
     recurse = getattr(args, "recurse", None)
     if recurse:

@@ -486,10 +486,17 @@ def images(ctx: Context) -> Iterator[Benchmark]:
     script = _peer_script("images.py")
     with tempfile.TemporaryDirectory(prefix="cloudsigma-bench-images-") as workdir:
         out = os.path.join(workdir, "images.json")
-        argv = [ctx.ours_python, script, "--size", "1G", "--rounds", str(ctx.rounds)]
-        ctx.log(f"images: {' '.join(argv[1:])} (contenders alternate within each round)")
+        # bench/images.py reverses the order every other round: an even count balances it.
+        rounds = max(2, ctx.rounds - ctx.rounds % 2)
+        argv = [ctx.ours_python, script, "--size", "1G", "--rounds", str(rounds)]
+        ctx.log(f"images: {' '.join(argv[1:])}")
         done = subprocess.run(
-            [*argv, "--json", out], env=child_env(), cwd=workdir, capture_output=True, text=True
+            [*argv, "--json", out],
+            env=child_env(),
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=3600,
         )
         for line in done.stderr.splitlines():
             ctx.log("  " + line)
@@ -536,6 +543,8 @@ def images(ctx: Context) -> Iterator[Benchmark]:
     results[0].notes.append(
         f"5: chunk {figures['settings']['chunk_size'] // 2**20} MiB, download range "
         f"{figures['settings']['range_size'] // 2**20} MiB, {threads} threads; MB/s = 10^6 B/s; "
-        "each contender in its own process (peak RSS = its VmHWM)"
+        f"each contender in its own process (peak RSS = its VmHWM); {rounds} rounds, order "
+        "reversed every other round, a discarded warm-up run per direction, every download "
+        "compared byte for byte (bench/images.py)"
     )
     yield from results

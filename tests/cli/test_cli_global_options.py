@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import select
 import subprocess
@@ -65,7 +66,9 @@ def test_verbose_logs_requests_without_the_password(cli, cloudsigma_emulator):
     logged = cli("-v", "tags", "list").expect(0)
     assert "DEBUG" in logged.stderr
     assert "/tags/" in logged.stderr
+    credentials = f"{cloudsigma_emulator.username}:{cloudsigma_emulator.password}".encode()
     assert cloudsigma_emulator.password not in logged.stderr
+    assert base64.b64encode(credentials).decode() not in logged.stderr
 
 
 def test_username_and_endpoint_options_override_the_configuration(cli, cloudsigma_emulator):
@@ -177,3 +180,17 @@ def test_password_is_asked_on_the_terminal_when_the_configuration_has_none(
     assert f"CloudSigma password for {cloudsigma_emulator.username}:" in shown
     assert cloudsigma_emulator.password not in shown  # not echoed
     assert shown.rstrip().endswith("[]")
+
+
+def test_building_the_parser_imports_no_optional_or_heavy_module():
+    probe = (
+        "import sys\n"
+        "from cloudsigma.cli.app import build_parser\n"
+        "build_parser()\n"
+        "heavy = {'tqdm', 'requests', 'serial', 'websocket', 'aiohttp', 'cloudsigma.emulator'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"

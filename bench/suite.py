@@ -217,7 +217,7 @@ def per_call(ctx: Context) -> Iterator[Benchmark]:
             "--delay",
             "0.05",
         ]
-        with Background(proxy_argv, child_env(), cpu=cpu_for("server")) as proxy:
+        with Background(proxy_argv, child_env()) as proxy:  # not pinned: it is extra work
             endpoint = info["api_endpoint"].replace(f":{port}/", f":{proxy.info['port']}/")
             proxied_env = client_env(info, api_endpoint=endpoint)
             ctx.log(f"per-call: {ctx.calls} GETs through a proxy adding 50 ms per new connection")

@@ -67,7 +67,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     try:
         with _config_file(args.config):
-            return args.handler(args, session)
+            status = args.handler(args, session)
+        sys.stdout.flush()  # here, so that a closed pipe is handled below, not at exit
+        return status
     except UsageError as exc:
         _complain(f"{_command_name(args)}: {exc}")
         return 2

@@ -199,6 +199,7 @@ class ApiServer(TransferHandlers):
         self.hub: EventHub | None = None
         self.access_log = access_log
         self.on_reset: Callable[[], None] | None = None
+        self.sockets: set[web.WebSocketResponse] = set()
         self._id_prefix = secrets.token_hex(4)
         self._request_ids = itertools.count(1)
 
@@ -213,6 +214,7 @@ class ApiServer(TransferHandlers):
         app.router.add_route("*", "/{tail:.*}", self.not_found)
         app.on_response_prepare.append(self.add_request_id)
         app.on_startup.append(self.on_startup)
+        app.on_shutdown.append(self.close_sockets)
         return app
 
     async def on_startup(self, app: web.Application) -> None:

@@ -164,7 +164,9 @@ class Emulator:
         loop.close()
 
     async def _listen(self, ssl_context: ssl.SSLContext | None) -> None:
-        self._runner = web.AppRunner(self.api.app(), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            self.api.app(), access_log=None, handle_signals=False, shutdown_timeout=2.0
+        )
         await self._runner.setup()
         site = web.TCPSite(
             self._runner, self.host, self.port, ssl_context=ssl_context, reuse_address=True

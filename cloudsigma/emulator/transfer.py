@@ -8,7 +8,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import BodyPartReader, WSMsgType, web
+from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, web
 
 from . import fields
 from .backend import Account
@@ -45,6 +45,7 @@ class TransferHandlers:
     backend: Backend
     async_tokens: dict[str, tuple[str, float]]
     hub: Any
+    sockets: set[web.WebSocketResponse]
 
     # resumable.js chunks ----------------------------------------------------
     def resumable_chunk_range(self, params: Any, upload_size: int) -> tuple[int, int, int]:
@@ -228,16 +229,23 @@ class TransferHandlers:
             )
         socket = web.WebSocketResponse()
         await socket.prepare(request)
+        self.sockets.add(socket)
         queue: asyncio.Queue = asyncio.Queue()
         self.hub.queues[account.uuid].add(queue)
         reader = asyncio.ensure_future(self.drain(socket))
         try:
             await self.pump(socket, queue, reader)
         finally:
+            self.sockets.discard(socket)
             self.hub.queues[account.uuid].discard(queue)
             reader.cancel()
             await socket.close()
         return socket
+
+    async def close_sockets(self, app: web.Application) -> None:
+        """Close every open websocket (on shutdown, so stopping never waits for clients)."""
+        for socket in list(self.sockets):
+            await socket.close(code=WSCloseCode.GOING_AWAY, message=b"emulator stopping")
 
     @staticmethod
     async def drain(socket: web.WebSocketResponse) -> None:

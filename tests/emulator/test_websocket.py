@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 import websocket
-from conftest import GIB
+from conftest import GIB, Api
 
 
 def open_socket(emu, api, path="/websocket"):
@@ -97,3 +98,23 @@ def test_balance_profile_and_job_changes_send_frames(emu, api, drive):
         assert balance["resource_uri"] == "/api/2.0/balance/"
     finally:
         socket.close()
+
+
+def test_stopping_the_emulator_closes_open_websockets():
+    from cloudsigma.emulator import Emulator
+
+    emulator = Emulator().start()
+    try:
+        client = Api(emulator.api_endpoint, emulator.username, emulator.password)
+        socket = open_socket(emulator, client)
+        client.close()
+        stopper = threading.Thread(target=emulator.stop)
+        stopper.start()
+        stopper.join(30)
+        assert not stopper.is_alive(), "stop() waited for the websocket client"
+        with pytest.raises(websocket.WebSocketConnectionClosedException):
+            for _ in range(3):
+                socket.recv()
+        socket.close()
+    finally:
+        emulator.stop()

@@ -27,7 +27,9 @@ __all__ = [
     "version",
 ]
 
-_SUBMODULES = frozenset(__all__) - {"__version__"}
+# Loaded on first use too, but not star-exported (pycloudsigma did not export them).
+_EXTRA_SUBMODULES = frozenset({"download", "policies", "resumable_upload", "upload_client"})
+_SUBMODULES = frozenset(__all__) - {"__version__"} | _EXTRA_SUBMODULES
 
 
 def __getattr__(name: str) -> Any:

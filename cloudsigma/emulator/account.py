@@ -57,8 +57,10 @@ class Profile(Singleton):
                 changes[key] = fields.meta(values)
             elif isinstance(account.profile[key], bool):
                 changes[key] = fields.boolean(values, key)
-            elif value is None or isinstance(value, str | int | float | bool):
-                changes[key] = value if not isinstance(value, float) else str(value)
+            elif value is None or isinstance(value, str):
+                changes[key] = fields.text(values, key, None)
+            elif isinstance(value, int | float) and not isinstance(account.profile[key], str):
+                changes[key] = str(value) if isinstance(value, float) else value
             else:
                 raise validation(f"{key} must be a string", key)
         account.profile.update(changes)

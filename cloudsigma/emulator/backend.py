@@ -132,6 +132,8 @@ class Collection:
     audit_category = ""
     default_limit = 20
     shareable = False
+    #: Query parameters that :meth:`listing` interprets itself (not generic filters).
+    own_filters: frozenset[str] = frozenset()
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend

@@ -89,13 +89,29 @@ def timespan(values: dict) -> tuple[datetime.datetime, datetime.datetime]:
     return start, next_noon(end)
 
 
+def refresh_status(subscription: dict) -> dict:
+    """Bring ``status`` in line with the clock: ``inactive`` before the start, ``expired`` after."""
+    moment = now()
+    if datetime.datetime.fromisoformat(subscription["end_time"]) <= moment:
+        subscription["status"] = "expired"
+    elif datetime.datetime.fromisoformat(subscription["start_time"]) > moment:
+        subscription["status"] = "inactive"
+    else:
+        subscription["status"] = "active"
+    return subscription
+
+
 class Subscriptions(Collection):
     """``/subscriptions/``: purchases; ``ip``/``vlan`` ones bring their IPs and VLANs."""
 
     name = "subscriptions"
     methods = frozenset({"list", "get", "create"})
+    own_filters = frozenset({"status"})
     actions = {"extend": "extend", "auto_renew": "auto_renew"}
     audit_category = "Subscriptions"
+
+    def get(self, account: Account, uuid: str) -> dict:
+        return refresh_status(self.find(account, uuid))
 
     def seed_account(self, account: Account) -> None:
         """Give a new account the starter subscriptions of the dumps (one IP, one VLAN)."""
@@ -252,7 +268,7 @@ class Subscriptions(Collection):
 
     def listing(self, account: Account, query: dict) -> list[dict]:
         wanted = query.get("status", "all")
-        objects = list(self.store(account).values())
+        objects = [refresh_status(s) for s in self.store(account).values()]
         if wanted in ("all", ""):
             return objects
         if wanted == "notexpired":

@@ -399,7 +399,7 @@ class ApiServer(TransferHandlers):
             raise ApiError(405, "validation", f"GET is not allowed on /{name}/")
         query = request.query
         objects = collection.listing(account, query)
-        predicate = make_filter(query.items())
+        predicate = make_filter(query.items(), collection.own_filters)
         if predicate is not None:
             objects = [obj for obj in objects if predicate(obj)]
         objects = order(objects, query)

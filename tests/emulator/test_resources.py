@@ -223,3 +223,28 @@ def test_subscriptions_beyond_the_balance_are_402_and_buy_nothing(api, emu):
     assert_api_error(response, 402, "payment", "top up")
     assert api.ok("GET", "subscriptions/")["meta"]["total_count"] == count
     assert api.ok("GET", "balance/")["balance"] == "0.70"
+
+
+def test_subscription_status_filter_and_states_follow_the_clock(api, emu):
+    future = api.create(
+        "subscriptions",
+        resource="cpu",
+        amount=1000,
+        start_time="2099-01-01T00:00:00+00:00",
+        period="1 month",
+    )
+    assert api.ok("GET", f"subscriptions/{future['id']}/")["status"] == "inactive"
+    every = api.ok("GET", "subscriptions/", params={"status": "all", "limit": 0})
+    inactive = api.ok("GET", "subscriptions/", params={"status": "inactive"})
+    assert every["meta"]["total_count"] == 6
+    assert [s["id"] for s in inactive["objects"]] == [future["id"]]
+    stored = emu.account().objects["subscriptions"][future["id"]]
+    stored["end_time"] = stored["start_time"] = "2001-01-01T12:00:00+00:00"
+    assert api.ok("GET", "subscriptions/", params={"status": "expired"})["meta"]["total_count"] == 1
+    assert (
+        api.ok("GET", "subscriptions/", params={"status": "notexpired"})["meta"]["total_count"] == 5
+    )
+
+
+def test_profile_text_fields_must_be_text(api):
+    assert_api_error(api.put("profile/", json={"first_name": 5}), 400, "validation", "first_name")

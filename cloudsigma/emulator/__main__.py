@@ -46,11 +46,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "its path; may be repeated",
     )
     parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument(
+        "--faults",
+        metavar="SPEC",
+        help="inject faults into API answers, e.g. 'seed=7,503=0.02,429=0.02,reset_before=0.02,"
+        "reset_after=0.02,latency=0.05:0.2,truncate=0.01' (see docs/emulator.md, Faults)",
+    )
     args = parser.parse_args(argv)
     if args.transition_delay < 0:
         parser.error("--transition-delay must be >= 0")
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
+    if args.faults:
+        from .faults import FaultError, parse_faults
+
+        try:
+            parse_faults(args.faults)
+        except FaultError as error:
+            parser.error(f"--faults: {error}")
     return args
 
 
@@ -71,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         args.transition_delay,
         config_path=config_path,
         access_log=args.access_log,
+        faults=args.faults,
     )
     stop = threading.Event()
     previous = {

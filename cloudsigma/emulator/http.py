@@ -26,6 +26,7 @@ from . import fields
 from .account import Singleton
 from .backend import Account, Backend
 from .errors import ApiError, permission, validation
+from .faults import FaultInjector
 from .listing import make_filter, order, page, select_fields
 from .transfer import TransferHandlers
 
@@ -202,9 +203,11 @@ class ApiServer(TransferHandlers):
         self.sockets: set[web.WebSocketResponse] = set()
         self._id_prefix = secrets.token_hex(4)
         self._request_ids = itertools.count(1)
+        self.faults = FaultInjector()
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.middleware], client_max_size=MAX_CHUNK + 65536)
+        self.faults.install(app)  # first, so /_emulator/faults wins over /_emulator/{name}
         app.router.add_route("*", "/api/2.0/{tail:.*}", self.dispatch)
         app.router.add_route("*", "/api/2.0", self.dispatch)
         app.router.add_get("/websocket", self.websocket)

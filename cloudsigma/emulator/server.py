@@ -37,6 +37,8 @@ class Emulator:
     :param access_log: log every request at INFO level (off by default, for speed).
     :param serial_unknown_path: what the serial context answers for an unknown path
         (``'empty'`` or ``'silent'``).
+    :param faults: faults to inject into API answers, e.g. ``'seed=7,503=0.02,reset_after=0.01'``
+        (see :mod:`cloudsigma.emulator.faults`).
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class Emulator:
         max_body: int = MAX_JSON_BODY,
         access_log: bool = False,
         serial_unknown_path: str = "empty",
+        faults: str | dict | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -61,6 +64,7 @@ class Emulator:
         self.backend = Backend(transition_delay)
         self.api = ApiServer(self.backend, max_body=max_body, access_log=access_log)
         self.api.on_reset = self._on_reset
+        self.api.faults.configure(faults)
         self.serial_unknown_path = serial_unknown_path
         self.ca_path: str | None = None
         self._config_path = config_path
@@ -265,6 +269,11 @@ class Emulator:
     def step(self) -> bool:
         """Apply only the earliest pending status change; returns whether there was one."""
         return self.call(self.backend.transitions.step)
+
+    def set_faults(self, faults: str | dict | None) -> dict:
+        """Replace the injected faults (None or ``''`` turns them off); returns the new report."""
+        self.api.faults.configure(faults)
+        return self.api.faults.report()
 
     @property
     def journal(self) -> list[dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 from typing import Any
 
@@ -69,13 +70,30 @@ class DriveImage:
         self.size = size
 
     def copy(self) -> DriveImage:
-        """A new image with the same bytes (for clones)."""
+        """A new image with the same bytes (for clones); holes of sparse files stay holes."""
         clone = DriveImage(self.size)
-        for offset in range(0, self.size, 4 * 1024 * 1024):
-            block = self.read(offset, 4 * 1024 * 1024)
-            if block.count(0) != len(block):
-                clone.write(offset, block)
+        for start, end in self.data_regions():
+            for offset in range(start, end, 4 * 1024 * 1024):
+                block = self.read(offset, min(4 * 1024 * 1024, end - offset))
+                if block.count(0) != len(block):
+                    clone.write(offset, block)
         return clone
+
+    def data_regions(self) -> list[tuple[int, int]]:
+        """Byte ranges that may hold data (the whole image unless the file system knows holes)."""
+        if self._file is None or not hasattr(os, "SEEK_DATA"):
+            return [(0, self.size)]
+        self._file.flush()
+        regions, offset, descriptor = [], 0, self._file.fileno()
+        try:
+            while offset < self.size:
+                start = os.lseek(descriptor, offset, os.SEEK_DATA)
+                end = min(self.size, os.lseek(descriptor, start, os.SEEK_HOLE))
+                regions.append((start, end))
+                offset = end
+        except OSError:  # ENXIO: no data after offset
+            pass
+        return regions
 
     def sha256(self) -> str:
         """The hex SHA-256 of the whole image."""

@@ -212,3 +212,14 @@ def test_clone_copies_the_image_bytes(api, emu):
     emu.advance()
     response = api.get(f"drives/{clone['uuid']}/download/", headers={"Range": "bytes=0-999"})
     assert response.content == payload
+
+
+def test_clone_of_a_large_sparse_image_keeps_its_bytes(emu):
+    image = emu.backend.image("large-source", GIB)
+    image.write(GIB // 2, b"middle")
+    image.write(GIB - 3, b"end")
+    clone = image.copy()
+    assert clone.read(GIB // 2, 6) == b"middle" and clone.read(GIB - 3, 3) == b"end"
+    assert os.fstat(clone._file.fileno()).st_blocks * 512 < 64 * 1024 * 1024
+    clone.close()
+    emu.backend.drop_image("large-source")

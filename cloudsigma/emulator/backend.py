@@ -284,15 +284,39 @@ class Collection:
         if self.name in schemas:
             entry = schemas[self.name]
             return entry.get("schema", entry)
-        methods = sorted({"get", "post", "put", "delete"} if "create" in self.methods else {"get"})
+        verbs = {"list": "get", "get": "get", "create": "post", "update": "put",
+                 "delete": "delete"}  # fmt: skip
+        methods = sorted({verbs[m] for m in self.methods})
         return {
             "allowed_detail_http_methods": methods,
             "allowed_list_http_methods": methods,
             "default_format": "application/json",
             "default_limit": self.default_limit,
-            "fields": {},
+            "fields": self.schema_fields(),
             "filtering": {"name": "exact", "uuid": "exact"},
         }
+
+    def schema_fields(self) -> dict:
+        """Field entries for a collection without a recorded schema."""
+        return {
+            "resource_uri": schema_field("", readonly=True),
+            "uuid": schema_field("", readonly=True),
+        }
+
+
+SCHEMA_TYPES = {bool: "boolean", int: "integer", str: "string", dict: "dict", list: "list"}
+
+
+def schema_field(default: Any, *, readonly: bool = False, required: bool = False) -> dict:
+    """One Tastypie-style field entry, typed after its default value."""
+    return {
+        "type": SCHEMA_TYPES.get(type(default), "string"),
+        "default": default,
+        "readonly": readonly,
+        "required": required,
+        "nullable": default is None,
+        "help_text": "",
+    }
 
 
 class SimpleCollection(Collection):
@@ -326,6 +350,14 @@ class SimpleCollection(Collection):
     def complete(self, account: Account, obj: dict) -> dict:
         """Fill in derived read-only fields of a new object."""
         return obj
+
+    def schema_fields(self) -> dict:
+        entries = super().schema_fields()
+        for key, default in self.defaults.items():
+            entries[key] = schema_field(default, required=key in self.required)
+        if self.has_owner:
+            entries["owner"] = schema_field(None, readonly=True)
+        return entries
 
     def check_value(self, account: Account, key: str, value: Any) -> Any:
         """Validate one writable field (types follow the default's type)."""

@@ -248,3 +248,9 @@ def test_subscription_status_filter_and_states_follow_the_clock(api, emu):
 
 def test_profile_text_fields_must_be_text(api):
     assert_api_error(api.put("profile/", json={"first_name": 5}), 400, "validation", "first_name")
+
+
+def test_derived_schema_lists_the_writable_fields(api):
+    fields = api.ok("GET", "notification_contacts/schema/")["fields"]
+    assert fields["name"]["type"] == "string" and fields["uuid"]["readonly"] is True
+    assert api.ok("GET", "pubkeys/schema/")["allowed_list_http_methods"] == ["get"]

@@ -39,6 +39,30 @@ def test_server_created_with_drive_and_nic_mounts_the_drive(
     assert server["uuid"] in {s["uuid"] for s in api.servers.list()}
 
 
+def test_server_with_static_ip_and_vlan_nics(api, make_server):
+    vlans = api.vlans.list()
+    free_ips = [ip for ip in api.ips.list_detail() if ip["server"] is None and ip["subscription"]]
+    if not vlans or not free_ips:
+        pytest.skip("the account has no VLAN or no free subscribed IP; the suite does not buy one")
+    vlan, ip = vlans[0]["uuid"], free_ips[0]["uuid"]
+
+    server = make_server(
+        "networks",
+        nics=[
+            {"ip_v4_conf": {"conf": "static", "ip": ip}, "model": "virtio"},
+            {"vlan": vlan, "model": "virtio"},
+        ],
+    )
+
+    public, private = server["nics"]
+    assert public["ip_v4_conf"]["conf"] == "static"
+    assert public["ip_v4_conf"]["ip"]["uuid"] == ip
+    assert private["vlan"]["uuid"] == vlan
+    assert public["mac"] != private["mac"]
+    assert api.ips.get(ip)["server"]["uuid"] == server["uuid"]
+    assert server["uuid"] in {ref["uuid"] for ref in api.vlans.get(vlan)["servers"]}
+
+
 def test_start_runtime_and_stop(api, make_server, wait_timeout):
     server = make_server("power", nics=[DHCP_NIC])
 

@@ -127,6 +127,25 @@ def test_edit_stopped_server_changes_resources_and_meta(api, make_server):
     assert stored["cpu"] == 2000
 
 
+def test_attach_and_detach_drive_by_update(api, make_drive, make_server, wait_timeout):
+    server = make_server("attach")
+    drive = make_drive("attach")
+
+    attached = api.servers.update(
+        server["uuid"], {**server, "drives": [attachment(drive, channel="0:1")]}
+    )
+
+    assert [(d["dev_channel"], drive_uuid(d)) for d in attached["drives"]] == [
+        ("0:1", drive["uuid"])
+    ]
+    api.drives.wait_for_status(drive["uuid"], "mounted", timeout=wait_timeout)
+
+    detached = api.servers.update(server["uuid"], {**attached, "drives": []})
+
+    assert detached["drives"] == []
+    assert api.drives.wait_for_status(drive["uuid"], "unmounted", timeout=wait_timeout)
+
+
 def test_clone_copies_the_disks_and_attaches_them(
     api, make_drive, make_server, tracker, wait_timeout
 ):

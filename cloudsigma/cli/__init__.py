@@ -57,7 +57,6 @@ def _run(args: argparse.Namespace) -> int:
     from cloudsigma.cli.resources import UsageError
     from cloudsigma.cli.session import Session
 
-    _configure_logging(args.verbose)
     session = Session(
         api_endpoint=args.api_endpoint,
         username=args.username,
@@ -66,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
         json_output=args.json,
     )
     try:
-        with _config_file(args.config):
+        with _config_file(args.config), _logging_to_stderr(args.verbose):
             status = args.handler(args, session)
         sys.stdout.flush()  # here, so that a closed pipe is handled below, not at exit
         return status
@@ -110,18 +109,26 @@ def _config_file(path: str | None) -> Iterator[None]:
             os.environ["CLOUDSIGMA_CONFIG"] = previous
 
 
-_LOG_HANDLER = logging.StreamHandler()
-_LOG_HANDLER.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+@contextlib.contextmanager
+def _logging_to_stderr(verbose: bool) -> Iterator[None]:
+    """Show the SDK's warnings on stderr, and with ``-v`` its request log at DEBUG.
 
-
-def _configure_logging(verbose: bool) -> None:
-    """Warnings always reach stderr; ``-v`` adds the SDK's request log at DEBUG."""
-    _LOG_HANDLER.setStream(sys.stderr)
+    The logger is put back as it was afterwards, so that ``main()`` called from Python
+    leaves no trace in the caller's logging.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     package_logger = logging.getLogger("cloudsigma")
-    if _LOG_HANDLER not in package_logger.handlers:
-        package_logger.addHandler(_LOG_HANDLER)
+    saved_level, saved_propagate = package_logger.level, package_logger.propagate
+    package_logger.addHandler(handler)
     package_logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
     package_logger.propagate = False
+    try:
+        yield
+    finally:
+        package_logger.removeHandler(handler)
+        package_logger.setLevel(saved_level)
+        package_logger.propagate = saved_propagate
 
 
 def _complain(message: str) -> None:

@@ -14,7 +14,7 @@ __all__ = ["add_transfer_commands"]
 
 
 def _upload(args: argparse.Namespace, session: Session) -> int:
-    from cloudsigma.resumable_upload import Upload
+    from cloudsigma.resumable_upload import ChunkUploadError, Upload
 
     with Progress(f"upload {args.path}") as progress:
         upload = Upload(
@@ -30,18 +30,21 @@ def _upload(args: argparse.Namespace, session: Session) -> int:
         )
         try:
             drive = upload.upload()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, ChunkUploadError):
             if upload.drive_uuid:
-                resume = f"cloudsigma drives upload {args.path} --uuid {upload.drive_uuid}"
-                print(f"\nresume with: {resume}", file=sys.stderr)
+                _hint(f"cloudsigma drives upload {args.path} --uuid {upload.drive_uuid}")
             raise
         progress(upload.file_size, upload.file_size)
     session.show(drive)
     return 0
 
 
+def _hint(resume_command: str) -> None:
+    print(f"\nto resume: {resume_command}", file=sys.stderr)
+
+
 def _download(args: argparse.Namespace, session: Session) -> int:
-    from cloudsigma.download import Download
+    from cloudsigma.download import Download, RangeDownloadError
 
     with Progress(f"download {args.uuid}") as progress:
         download = Download(
@@ -53,7 +56,11 @@ def _download(args: argparse.Namespace, session: Session) -> int:
             progress_report_interval=0.2,
             generic_client_kwargs=session.client_kwargs(),
         )
-        path = download.run()
+        try:
+            path = download.run()
+        except (KeyboardInterrupt, RangeDownloadError):
+            _hint(f"cloudsigma drives download {args.uuid} {args.path}")
+            raise
         progress(download.size, download.size)
     if session.json_output:
         session.show({"uuid": args.uuid, "path": path, "size": download.size})

@@ -194,3 +194,18 @@ def test_building_the_parser_imports_no_optional_or_heavy_module():
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_main_called_from_python_leaves_logging_and_environment_as_they_were(
+    cloudsigma_emulator, capsys
+):
+    import logging
+
+    package_logger = logging.getLogger("cloudsigma")
+    before = (package_logger.level, package_logger.propagate, list(package_logger.handlers))
+    config_before = os.environ["CLOUDSIGMA_CONFIG"]
+    status = main(["-v", "--config", cloudsigma_emulator.config_path, "--json", "tags", "list"])
+    assert status == 0
+    assert capsys.readouterr().out.strip() == "[]"
+    assert (package_logger.level, package_logger.propagate, package_logger.handlers) == before
+    assert os.environ["CLOUDSIGMA_CONFIG"] == config_before

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 
+import pytest
 from cli_support import UNKNOWN_UUID, api_error, assert_reports_api_error, record_fields
 
 from cloudsigma import resource
+from cloudsigma.cli import main
 
 MIB = 1024**2
 
@@ -62,3 +64,36 @@ def test_download_writes_the_uploaded_bytes_and_reports_unknown_drives(cli, tmp_
     failed = cli("drives", "download", UNKNOWN_UUID, str(tmp_path / "none.img"))
     assert_reports_api_error(failed, error)
     assert not (tmp_path / "none.img").exists()
+
+
+@pytest.mark.parametrize("failure", ["transfer error", "ctrl-c"])
+@pytest.mark.parametrize("verb", ["upload", "download"])
+def test_a_broken_transfer_says_how_to_resume(
+    cloudsigma_emulator, tmp_path, monkeypatch, capsys, verb, failure
+):
+    from cloudsigma import download, resumable_upload
+
+    path = image(tmp_path, "disk.img", 4096)
+
+    def fail(transfer):
+        if verb == "upload":
+            transfer.drive_uuid = "d-123"  # the drive was made before the failure
+        if failure == "ctrl-c":
+            raise KeyboardInterrupt
+        error = (
+            resumable_upload.ChunkUploadError if verb == "upload" else download.RangeDownloadError
+        )
+        raise error("chunk 3 failed for good", 503, 3)
+
+    if verb == "upload":
+        monkeypatch.setattr(resumable_upload.Upload, "upload", fail)
+        status = main(["drives", "upload", str(path)])
+        resume = f"cloudsigma drives upload {path} --uuid d-123"
+    else:
+        monkeypatch.setattr(download.Download, "run", fail)
+        status = main(["drives", "download", "d-123", str(path)])
+        resume = f"cloudsigma drives download d-123 {path}"
+    stderr = capsys.readouterr().err
+    assert status == (130 if failure == "ctrl-c" else 1)
+    assert f"to resume: {resume}" in stderr
+    assert ("interrupted" if failure == "ctrl-c" else "chunk 3 failed for good") in stderr

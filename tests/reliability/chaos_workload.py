@@ -417,5 +417,5 @@ class ChaosWorkload:
 def _differing_bytes(original: bytes, stored: bytes) -> int:
     """How many bytes differ, counting a length difference as differing bytes."""
     common = min(len(original), len(stored))
-    changed = sum(1 for a, b in zip(original[:common], stored[:common]) if a != b)
+    changed = sum(1 for a, b in zip(original[:common], stored[:common], strict=True) if a != b)
     return changed + abs(len(original) - len(stored))

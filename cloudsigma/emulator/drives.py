@@ -378,9 +378,11 @@ class Drives(Collection):
             raise validation(
                 f"a clone cannot be smaller than its source ({source['size']})", "size"
             )
+        if size > source["size"]:  # a grown clone is rounded like a resize
+            size = round_size(size)
         values = {
             "name": name if name else clone_name(account.profile["clone_naming"], source["name"]),
-            "size": max(size, source["size"]),
+            "size": size,
             "media": fields.choice(body, "media", MEDIA, source["media"]),
             "storage_type": fields.choice(
                 body,
@@ -393,10 +395,11 @@ class Drives(Collection):
             "licenses": [dict(lic, license=lic["license"]["name"]) for lic in source["licenses"]],
             "allow_multimount": source["allow_multimount"],
         }
+        if size > source["size"]:
+            self.check_size(values["storage_type"], size)
         if source.get("owner") is None:
             values["meta"].update(library_meta(source))
         drive = self.prepare(account, values, {}, exact=True)
-        drive["size"] = round_size(drive["size"]) if drive["size"] != source["size"] else size
         drive["status"] = "cloning_dst"
         drive["runtime"]["is_snapshotable"] = None
         return self.start_clone(account, source, drive, job_children)

@@ -202,3 +202,9 @@ def test_driveusers_lifecycle(api, drive):
     assert updated["objects"][0]["amount"] == 5
     assert api.delete(f"driveusers/{drive['uuid']}/").status_code == 204
     assert_api_error(api.get(f"driveusers/{drive['uuid']}/"), 404, "notexist")
+
+
+def test_a_grown_clone_is_rounded_like_the_recorded_one(api, drive):
+    body = {"size": 1207959631}
+    clone = api.action("drives", drive["uuid"], "clone", **body)["objects"][0]
+    assert clone["size"] == 1207975936

@@ -132,13 +132,16 @@ class Config(MutableMapping[str, Any]):
     @staticmethod
     def _read(path: str) -> dict[str, str]:
         try:
-            with open(path, encoding="utf-8") as config_file:
+            with open(path, "rb") as config_file:
                 mode = os.fstat(config_file.fileno()).st_mode
-                text = config_file.read()
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path} is not UTF-8 text: {exc.reason}") from exc
+                data = config_file.read()
         except OSError as exc:
             raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise ConfigError(f"{path}, line {line}: not UTF-8 text ({exc.reason})") from exc
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             LOG.warning(
                 "%s is readable by other users (mode %o); it holds your password: chmod 600 %s",

@@ -24,7 +24,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "cloudsigma-long",
-    max_examples=2000,
+    max_examples=2600,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

@@ -25,11 +25,39 @@ OTHER = ("other@example.com", "other-password-1")
 SENT: Counter = Counter()
 
 FIELD_NAMES = [
-    "name", "size", "media", "cpu", "mem", "smp", "vnc_password", "meta", "tags", "drives",
-    "nics", "resources", "grantees", "rules", "amount", "period", "resource", "email",
-    "password", "username", "objects", "uuid", "storage_type", "chunk_number", "status",
-    "owner", "resource_uri", "runtime", "ip_v4_conf", "vlan", "public_key", "auto_renew",
-]  # fmt: skip
+    "name",
+    "size",
+    "media",
+    "cpu",
+    "mem",
+    "smp",
+    "vnc_password",
+    "meta",
+    "tags",
+    "drives",
+    "nics",
+    "resources",
+    "grantees",
+    "rules",
+    "amount",
+    "period",
+    "resource",
+    "email",
+    "password",
+    "username",
+    "objects",
+    "uuid",
+    "storage_type",
+    "chunk_number",
+    "status",
+    "owner",
+    "resource_uri",
+    "runtime",
+    "ip_v4_conf",
+    "vlan",
+    "public_key",
+    "auto_renew",
+]
 TRICKY_NUMBERS = st.sampled_from(
     [0, -1, -(2**63), 2**63, 2**64 + 1, 10**100, -(10**100), 1e308, -1e-308, 0.5, 2**31]
 )
@@ -54,10 +82,25 @@ FIELDS = st.dictionaries(
 OBJECT_BODIES = FIELDS | FIELDS.map(lambda values: {"objects": [values]})
 RAW_BODIES = st.one_of(
     st.binary(max_size=200),
-    st.sampled_from([b"{", b"[", b"{]", b'{"objects": [', b"NaN", b'{"a": Infinity}', b"\xff\xfe",
-                     b'"\\ud800"', b"null", b"[]", b"{}", b'{"objects": null}', b"1e999999"]),
+    st.sampled_from(
+        [
+            b"{",
+            b"[",
+            b"{]",
+            b'{"objects": [',
+            b"NaN",
+            b'{"a": Infinity}',
+            b"\xff\xfe",
+            b'"\\ud800"',
+            b"null",
+            b"[]",
+            b"{}",
+            b'{"objects": null}',
+            b"1e999999",
+        ]
+    ),
     st.text(max_size=80).map(lambda text: text.encode("utf-8")),
-)  # fmt: skip
+)
 BODIES = st.one_of(
     OBJECT_BODIES.map(lambda body: json.dumps(body).encode()),
     JSON_VALUES.map(lambda body: json.dumps(body).encode()),
@@ -69,18 +112,37 @@ QUERY_VALUES = st.one_of(
     st.text(max_size=20),
 )
 QUERY = st.dictionaries(
-    st.sampled_from(["do", "limit", "offset", "fields", "name", "order_by", "format", "recurse",
-                     "status", "uuid", "resumableChunkNumber", "resumableTotalSize"])
+    st.sampled_from(
+        [
+            "do",
+            "limit",
+            "offset",
+            "fields",
+            "name",
+            "order_by",
+            "format",
+            "recurse",
+            "status",
+            "uuid",
+            "resumableChunkNumber",
+            "resumableTotalSize",
+        ]
+    )
     | st.text(min_size=1, max_size=8),
     QUERY_VALUES,
     max_size=3,
-)  # fmt: skip
+)
 ACTIONS = ["start", "stop", "clone", "resize", "create", "login", "logout", "extend", "x", ""]
 WEIRD_SEGMENTS = st.one_of(
-    st.sampled_from(["", "..", ".", "%00", "%2F", "null", "-1", "00000000-0000-0000-0000-000000000000"]),
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/?#%"),
-            min_size=1, max_size=20),
-)  # fmt: skip
+    st.sampled_from(
+        ["", "..", ".", "%00", "%2F", "null", "-1", "00000000-0000-0000-0000-000000000000"]
+    ),
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/?#%"),
+        min_size=1,
+        max_size=20,
+    ),
+)
 
 
 @pytest.fixture(scope="module")

@@ -28,29 +28,46 @@ PASSWORD = "answer-fuzz-password"
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=10,
-)  # fmt: skip
+)
 API_SHAPES = st.one_of(
     st.builds(lambda objects, meta: {"objects": objects, "meta": meta}, JSON_VALUES, JSON_VALUES),
     st.lists(
         st.fixed_dictionaries(
-            {}, optional={"error_type": JSON_VALUES, "error_point": JSON_VALUES,
-                          "error_message": JSON_VALUES}
+            {},
+            optional={
+                "error_type": JSON_VALUES,
+                "error_point": JSON_VALUES,
+                "error_message": JSON_VALUES,
+            },
         ),
         max_size=3,
     ),
-    st.fixed_dictionaries({}, optional={"uuid": JSON_VALUES, "name": JSON_VALUES,
-                                        "status": JSON_VALUES, "objects": JSON_VALUES}),
-)  # fmt: skip
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "uuid": JSON_VALUES,
+            "name": JSON_VALUES,
+            "status": JSON_VALUES,
+            "objects": JSON_VALUES,
+        },
+    ),
+)
 BODIES = st.one_of(
     JSON_VALUES.map(lambda value: json.dumps(value).encode()),
     API_SHAPES.map(lambda value: json.dumps(value).encode()),
     st.binary(max_size=300),
     st.sampled_from([b"", b"{", b"NaN", b"\xff", b"<html>502 Bad Gateway</html>", b"1e99999"]),
 )
-STATUSES = st.sampled_from([200, 201, 202, 204, 301, 304, 400, 401, 403, 404, 409, 429, 500, 502, 503, 504]) | st.integers(200, 599)  # fmt: skip
-CONTENT_TYPES = st.sampled_from(["application/json", "text/html", "", "application/json; charset=latin-1"])  # fmt: skip
+STATUSES = st.sampled_from(
+    [200, 201, 202, 204, 301, 304, 400, 401, 403, 404, 409, 429, 500, 502, 503, 504]
+) | st.integers(200, 599)
+CONTENT_TYPES = st.sampled_from(
+    ["application/json", "text/html", "", "application/json; charset=latin-1"]
+)
 
 
 class CannedAdapter(requests.adapters.HTTPAdapter):
@@ -131,12 +148,25 @@ SECRET_LINE = "password = s3cret-config-pass"
 CONFIG_TEXT = st.lists(
     st.one_of(
         st.text(max_size=40),
-        st.sampled_from(["api_endpoint = https://x/api/2.0/", "username = a@b.c", SECRET_LINE,
-                         "# comment", "   ", "key =", "= value", "a b = c", "k = 'quoted' # c",
-                         'k = "open', "password s3cret-config-pass", "\ufeffkey = v"]),
+        st.sampled_from(
+            [
+                "api_endpoint = https://x/api/2.0/",
+                "username = a@b.c",
+                SECRET_LINE,
+                "# comment",
+                "   ",
+                "key =",
+                "= value",
+                "a b = c",
+                "k = 'quoted' # c",
+                'k = "open',
+                "password s3cret-config-pass",
+                "\ufeffkey = v",
+            ]
+        ),
     ),
     max_size=8,
-).map("\n".join)  # fmt: skip
+).map("\n".join)
 
 
 @EXAMPLES

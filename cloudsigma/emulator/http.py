@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import collections
 import itertools
 import json
@@ -292,7 +291,7 @@ class ApiServer(TransferHandlers):
             raise _Unauthorized("Only Basic authentication is supported here")
         try:
             email, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
             raise _Unauthorized("Malformed Basic authentication header")
         account = self.backend.authenticate(email, password)
         if account is None:
@@ -320,9 +319,11 @@ class ApiServer(TransferHandlers):
                 raise validation("the request body is empty; send a JSON object")
             return default
         try:
-            return json.loads(raw.decode("utf-8"))
+            return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError) as error:
             raise validation(f"Malformed JSON in the request body: {error}")
+        except RecursionError:
+            raise validation("Malformed JSON in the request body: nested too deeply")
 
     @staticmethod
     def objects_of(body: Any) -> list:
@@ -685,6 +686,11 @@ class ApiServer(TransferHandlers):
         response = json_response(200, {})
         response.set_cookie("async_auth", token, max_age=ASYNC_AUTH_LIFETIME, path="/")
         return response
+
+
+def _reject_constant(name: str) -> Any:
+    """``NaN`` and ``Infinity`` are not JSON; refuse them instead of storing them."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 class _Unauthorized(Exception):

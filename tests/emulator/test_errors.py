@@ -129,3 +129,18 @@ def test_create_with_empty_body_is_400(api):
     assert_api_error(api.post("drives/", data=b""), 400, "validation")
     assert_api_error(api.post("drives/", json={"objects": []}), 400, "validation")
     assert_api_error(api.post("drives/", json={"objects": [1]}), 400, "validation")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"[" * 100000 + b"]" * 100000, b'{"name": "x", "meta": {"a": NaN}}', b"1e999999"],
+    ids=["deep", "nan", "huge-number"],
+)
+def test_pathological_json_is_400(api, raw):
+    response = api.post("drives/", data=raw, headers={"Content-Type": "application/json"})
+    assert_api_error(response, 400, "validation")
+
+
+def test_non_ascii_basic_credentials_are_401(anonymous):
+    response = anonymous.get("drives/", headers={"Authorization": "Basic \u00ff\u00fe"})
+    assert_api_error(response, 401, "permission")

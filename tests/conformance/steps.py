@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -34,13 +35,14 @@ def rid(short: str) -> str:
     return short
 
 
-class Step:
-    """One thing a scenario does, in order."""
+class Step(abc.ABC):
+    """One thing a scenario does, in order; ``records`` names the records it replays."""
 
     records: tuple[str, ...] = ()
 
+    @abc.abstractmethod
     def run(self, ctx: Replayer, records: dict[str, Record]) -> None:
-        raise NotImplementedError
+        """Do the step against the replayer's emulator."""
 
 
 @dataclass

@@ -7,11 +7,13 @@ from typing import Any
 
 from . import fields
 from .backend import API, Account, Collection, SimpleCollection, iso, new_uuid, now, ref
-from .errors import ApiError, notexist, permission, validation
+from .errors import ApiError, concurrency, notexist, permission, validation
 
 MEDIA = ("disk", "cdrom")
 STORAGE_TYPES = ("dssd", "zadara", "nvme", "local_nvme", "magnetic", "ssd")
 STEADY = ("mounted", "unmounted")
+#: Statuses of a drive with an operation in flight: changes meanwhile are 503 ``concurrency``.
+BUSY = ("resizing", "cloning_src", "cloning_dst")
 #: Sizes of created, cloned and resized drives are rounded up to this (UNSURE in the guide).
 SIZE_ROUNDING = 16 * 1024
 LIBRARY_META_KEYS = (
@@ -255,6 +257,7 @@ class Drives(Collection):
 
     # update ---------------------------------------------------------------
     def check_update(self, account: Account, drive: dict, values: dict) -> dict:
+        self.check_not_busy(drive)
         running = self.running_server(drive)
         changes: dict[str, Any] = {}
         if "name" in values:
@@ -283,7 +286,16 @@ class Drives(Collection):
                 changes["size"] = round_size(size)
         return changes
 
+    @staticmethod
+    def check_not_busy(drive: dict) -> None:
+        """:raises ApiError: 503 while a resize or clone of ``drive`` is running."""
+        if drive["status"] in BUSY:
+            raise concurrency(
+                f"drive {drive['uuid']} is {drive['status']}; retry when it is mounted or unmounted"
+            )
+
     def check_resizable(self, drive: dict) -> None:
+        self.check_not_busy(drive)
         if drive["status"] not in STEADY:
             raise permission(
                 f"drive {drive['uuid']} is {drive['status']}; it can be resized only when "
@@ -332,6 +344,7 @@ class Drives(Collection):
 
     # delete ---------------------------------------------------------------
     def check_delete(self, account: Account, drive: dict, query: dict) -> None:
+        self.check_not_busy(drive)
         server = self.running_server(drive)
         if server is not None:
             raise permission(

@@ -37,6 +37,11 @@ def notexist(resource: str, uuid: str) -> ApiError:
     return ApiError(404, "notexist", f"{resource} {uuid} does not exist")
 
 
+def concurrency(message: str) -> ApiError:
+    """503: another operation on the same object is still running."""
+    return ApiError(503, "concurrency", message)
+
+
 def payment(message: str) -> ApiError:
     """402: not enough funds."""
     return ApiError(402, "payment", message)

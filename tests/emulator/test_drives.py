@@ -208,3 +208,17 @@ def test_a_grown_clone_is_rounded_like_the_recorded_one(api, drive):
     body = {"size": 1207959631}
     clone = api.action("drives", drive["uuid"], "clone", **body)["objects"][0]
     assert clone["size"] == 1207975936
+
+
+def test_changing_a_drive_while_it_resizes_or_clones_is_503_concurrency(api, emu, drive):
+    api.ok("PUT", f"drives/{drive['uuid']}/", json={"size": 2 * GIB})
+    for response in (
+        api.put(f"drives/{drive['uuid']}/", json={"name": "x"}),
+        api.delete(f"drives/{drive['uuid']}/"),
+    ):
+        assert_api_error(response, 503, "concurrency", "resizing")
+    emu.advance()
+    clone = api.action("drives", drive["uuid"], "clone")["objects"][0]
+    assert_api_error(api.delete(f"drives/{clone['uuid']}/"), 503, "concurrency", "cloning_dst")
+    emu.advance()
+    assert api.delete(f"drives/{clone['uuid']}/").status_code == 204

@@ -263,7 +263,9 @@ class FaultInjector:
     async def control_post(self, request: web.Request) -> web.Response:
         try:
             body = json.loads(await request.read() or b"{}")
-            self.configure(body if isinstance(body, (dict, str)) else [])
+            if not isinstance(body, (dict, str)):
+                raise FaultError('send a JSON object of settings, or {"spec": "..."}')
+            self.configure(body)
         except (ValueError, FaultError) as error:
             problem = [
                 {"error_point": None, "error_type": "validation", "error_message": str(error)}
@@ -315,7 +317,7 @@ class FaultInjector:
     ) -> web.StreamResponse:
         """Promise the whole body in Content-Length, send half of it, then close."""
         body = getattr(response, "body", None)
-        if not isinstance(body, bytes) or not body or response.status in (204, 304):
+        if not isinstance(body, bytes) or not body or request.method == "HEAD":
             return response
         cut = web.StreamResponse(status=response.status, headers=response.headers)
         cut.content_length = len(body)

@@ -410,6 +410,8 @@ class Backend:
         self.capabilities: dict = copy.deepcopy(self.seed["capabilities"])
         self.library: dict[str, dict] = {d["uuid"]: d for d in load_data("libdrives.json")}
         self.uploads: dict[str, Upload] = {}
+        #: Meta and tags of the drive a snapshot was taken of, by snapshot uuid.
+        self.origins: dict[str, dict] = {}
         self.link_index: dict[str, tuple[Account, str]] = {}
         self.accounts: dict[str, Account] = {}
         self.by_email: dict[str, Account] = {}

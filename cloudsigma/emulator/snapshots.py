@@ -53,9 +53,7 @@ class Snapshots(Collection):
         snapshot = super().commit(account, values)
         drive = self.backend.drives.store(account)[snapshot["drive"]["uuid"]]
         drive["snapshots"].append(ref("snapshots", snapshot["uuid"]))
-        image = self.backend.images.get(drive["uuid"])
-        if image is not None:
-            self.backend.images[snapshot["uuid"]] = image.copy()
+        self.remember_origin(snapshot, drive)
         self.backend.emit(account, "drives", drive)
 
         def measured() -> None:
@@ -81,6 +79,7 @@ class Snapshots(Collection):
             drive["snapshots"] = [s for s in drive["snapshots"] if s["uuid"] != snapshot["uuid"]]
             self.backend.emit(account, "drives", drive)
         self.backend.drop_image(snapshot["uuid"])
+        self.backend.origins.pop(snapshot["uuid"], None)
         super().remove(account, snapshot)
 
     def clone(self, account: Account, uuid: str, body: dict, query: dict):
@@ -95,11 +94,22 @@ class Snapshots(Collection):
         drive = self.clone_to_drive(account, snapshot, source, body)
         return 202, drive
 
+    def remember_origin(self, snapshot: dict, drive: dict) -> None:
+        """Keep the drive's bytes, meta and tags as they were, for clones of the snapshot."""
+        image = self.backend.images.get(drive["uuid"])
+        if image is not None:
+            self.backend.images[snapshot["uuid"]] = image.copy()
+        self.backend.origins[snapshot["uuid"]] = {
+            "meta": dict(drive["meta"]),
+            "tags": [t["uuid"] for t in drive["tags"]],
+        }
+
     def clone_to_drive(
         self, account: Account, snapshot: dict, source: dict | None, body: dict
     ) -> dict:
         drives = self.backend.drives
         meta = source or snapshot.get("drive_meta") or {}
+        origin = self.backend.origins.get(snapshot["uuid"], {})
         name = fields.text(body, "name", None) or clone_name(
             account.profile["clone_naming"], snapshot["name"]
         )
@@ -109,7 +119,8 @@ class Snapshots(Collection):
             "media": fields.choice(body, "media", MEDIA, meta.get("media", "disk")),
             "storage_type": meta.get("storage_type", "dssd"),
             "affinities": fields.sequence(body, "affinities", []),
-            "tags": [t["uuid"] for t in snapshot.get("tags", ())],
+            "meta": origin.get("meta", {}),
+            "tags": [t for t in origin.get("tags", ()) if t in account.objects["tags"]],
         }
         drive = drives.prepare(account, values, {}, exact=True)
         drive["status"] = "cloning_dst"
@@ -156,9 +167,7 @@ class RemoteSnapshots(Snapshots):
         snapshot = Collection.commit(self, account, values)
         drive = self.backend.drives.store(account)[snapshot["drive"]["uuid"]]
         drive["remote_snapshots"].append(ref("remotesnapshots", snapshot["uuid"]))
-        image = self.backend.images.get(drive["uuid"])
-        if image is not None:
-            self.backend.images[snapshot["uuid"]] = image.copy()
+        self.remember_origin(snapshot, drive)
 
         def arrived() -> None:
             snapshot["allocated_size"] = snapshot["drive_meta"]["size"]
@@ -189,6 +198,7 @@ class RemoteSnapshots(Snapshots):
                 s for s in drive["remote_snapshots"] if s["uuid"] != snapshot["uuid"]
             ]
         self.backend.drop_image(snapshot["uuid"])
+        self.backend.origins.pop(snapshot["uuid"], None)
         Collection.remove(self, account, snapshot)
 
     def clone(self, account: Account, uuid: str, body: dict, query: dict):

@@ -101,3 +101,17 @@ def test_jobs_list_and_get(api, emu, drive):
     assert jobs[0]["state"] == "started" and jobs[0]["data"] == {"progress": 0}
     emu.advance()
     assert api.ok("GET", "jobs/", params={"state": "success"})["meta"]["total_count"] == 1
+
+
+def test_snapshot_clone_takes_meta_and_tags_of_the_drive_as_it_was(api, emu):
+    tag = api.create("tags", name="t")
+    drive = api.create(
+        "drives", name="d", size=GIB, media="disk", meta={"k": "v"}, tags=[tag["uuid"]]
+    )
+    emu.advance()
+    snapshot = api.create("snapshots", drive=drive["uuid"])
+    emu.advance()
+    api.ok("PUT", f"drives/{drive['uuid']}/", json={"meta": {}, "tags": []})
+    clone = api.action("snapshots", snapshot["uuid"], "clone")
+    assert clone["meta"] == {"k": "v"}
+    assert [t["uuid"] for t in clone["tags"]] == [tag["uuid"]]

@@ -194,6 +194,39 @@ def test_command_line_refuses_a_bad_fault_spec() -> None:
     assert "--faults: 503 must be between 0 and 1" in done.stderr
 
 
+def test_command_line_faults_apply_to_the_api_only(tmp_path: Any) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cloudsigma.emulator",
+            "--port",
+            "0",
+            "--faults",
+            "seed=3,503=1",
+            "--write-config",
+            str(tmp_path / "emulator.conf"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("api_endpoint = "), first
+        endpoint = first.partition(" = ")[2].strip()
+        base = endpoint.rsplit("/api/2.0/", 1)[0]
+        assert requests.get(endpoint + "drives/", timeout=10).status_code == 503
+        report = requests.get(base + "/_emulator/faults/", timeout=10).json()
+        assert report["spec"] == "seed=3,503=1"
+        assert report["counts"]["503"] == 1
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+    assert process.returncode == 0
+
+
 def test_emulator_takes_faults_in_its_constructor() -> None:
     from cloudsigma.emulator import Emulator
 

@@ -276,7 +276,13 @@ class Collection:
         method = self.actions.get(name)
         if method is None:
             raise validation(f"{self.name} have no action {name!r}", "do")
-        return getattr(self, method)(account, uuid, body, query)
+        try:
+            return getattr(self, method)(account, uuid, body, query)
+        except ApiError as error:
+            target = self.store(account).get(uuid or "")
+            if target is not None:  # refused actions on existing objects are audited too
+                self.backend.audit(account, self, target, name, body, error)
+            raise
 
     def schema(self) -> dict:
         """The Tastypie-style schema of the collection."""

@@ -279,3 +279,12 @@ def test_stop_completion_is_in_the_audit_log(api, emu, server):
     emu.advance()
     actions = [e["action"] for e in api.ok("GET", "logs/", params={"limit": 2})["objects"]]
     assert actions == ["stop", "stop_send"]
+
+
+def test_a_refused_start_is_in_the_audit_log_with_its_error(api, server):
+    api.action("servers", server["uuid"], "start")
+    api.post(f"servers/{server['uuid']}/action/", params={"do": "start"}, json={})
+    entry = api.ok("GET", "logs/", params={"limit": 1})["objects"][0]
+    assert entry["action"] == "start" and entry["success"] is False
+    assert entry["error_type"] == "permission" and "Cannot start" in entry["error_message"]
+    assert entry["uuid"] == server["uuid"]

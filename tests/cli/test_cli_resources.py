@@ -107,6 +107,10 @@ CREATE_CASES = {
 }
 
 
+#: The status ``create --wait`` waits for.
+READY_STATUS = {"drives": "unmounted", "snapshots": "available"}
+
+
 @pytest.mark.parametrize("collection", list(CREATE_CASES))
 def test_create_from_flags_and_from_json_and_refuses_a_missing_field(cli, collection):
     flags, expected, incomplete = CREATE_CASES[collection]
@@ -114,8 +118,11 @@ def test_create_from_flags_and_from_json_and_refuses_a_missing_field(cli, collec
         flags = [*flags, "--drive", cli_support.drive()["uuid"]]
     key_name = cli_support.KEYS.get(collection, "uuid")
 
-    record = cli(collection, "create", *flags).expect(0)
-    assert f"{key_name} " in record.stdout or f"{key_name.upper()} " in record.stdout
+    ready = READY_STATUS.get(collection)
+    record = cli(collection, "create", *flags, *(["--wait"] if ready else [])).expect(0)
+    assert record_fields(record.stdout)[key_name]
+    if ready:
+        assert record_fields(record.stdout)["status"] == ready
     created = cli("--json", collection, "create", *flags).expect(0).json()
     created = created[0] if isinstance(created, list) else created
     stored = SDK_CLASSES[collection]().get(str(created[key_name]))

@@ -87,7 +87,7 @@ def ref(resource: str, uuid: str) -> dict:
 
 
 class Account:
-    """One customer account with its own objects, profile, balance and sessions."""
+    """One customer account with its own objects, profile, balance, global context and log."""
 
     def __init__(self, email: str, password: str, profile_seed: dict) -> None:
         self.uuid = new_uuid()
@@ -106,8 +106,6 @@ class Account:
         }
         self.global_context: dict = {}
         self.logs: list[dict] = []
-        self.sessions: dict[str, str] = {}
-        self.async_tokens: set[str] = set()
 
     def __repr__(self) -> str:
         return f"<Account {self.email} {self.uuid}>"
@@ -156,12 +154,16 @@ class Collection:
             return obj
         owner = self.backend.owner_of(self.name, uuid)
         if owner is not None and owner is not account:
-            granted = self.backend.acl_permissions(account, owner, self.store(owner)[uuid])
+            granted = self.granted(account, owner, self.store(owner)[uuid])
             if "LIST" in granted:
                 if need not in granted:
                     raise permission(f"{self.name} {uuid} is shared without {need} permission")
                 return self.store(owner)[uuid]
         raise notexist(self.name, uuid)
+
+    def granted(self, viewer: Account, owner: Account, obj: dict) -> set[str]:
+        """The ACL permissions ``viewer`` has on ``obj``, limited to those of this collection."""
+        return self.backend.acl_permissions(viewer, owner, obj) & set(self.permissions)
 
     def get(self, account: Account, uuid: str) -> dict:
         """GET one object."""
@@ -177,9 +179,9 @@ class Collection:
         if owner is account:
             if obj.get("status") == "creating":  # grants show once the object exists
                 return obj
-            grantees = self.backend.grantees(owner, obj)
+            grantees = self.backend.grantees(owner, obj, self.permissions)
             return dict(obj, grantees=grantees) if grantees else obj
-        granted = self.backend.acl_permissions(account, owner, obj)
+        granted = self.granted(account, owner, obj)
         # The owner's tags are not the grantee's: a grantee sees none.
         return dict(obj, permissions=sorted(granted), grantees=[], tags=[])
 
@@ -193,7 +195,7 @@ class Collection:
             for owner in self.backend.accounts.values()
             if owner is not account
             for obj in self.store(owner).values()
-            if "LIST" in self.backend.acl_permissions(account, owner, obj)
+            if "LIST" in self.granted(account, owner, obj)
         ]
         return [self.view(account, obj) for obj in own] + shared
 
@@ -618,13 +620,13 @@ class Backend:
                 granted.update(rule["permission"] for rule in acl["rules"])
         return granted
 
-    def grantees(self, owner: Account, obj: dict) -> list[dict]:
-        """The ``grantees`` list the owner of ``obj`` sees."""
+    def grantees(self, owner: Account, obj: dict, permissions: Iterable[str]) -> list[dict]:
+        """The ``grantees`` list the owner of ``obj`` sees (only ``permissions`` count)."""
         result = []
         for user_uuid, user in self.accounts.items():
             if user is owner:
                 continue
-            granted = self.acl_permissions(user, owner, obj)
+            granted = self.acl_permissions(user, owner, obj) & set(permissions)
             if granted:
                 user_ref = dict(ref("user", user_uuid), email=user.email)
                 result.append({"permissions": sorted(granted), "user": user_ref})

@@ -90,3 +90,8 @@ def test_list_only_grant_refuses_edit_and_attach(api, other_api, drive):
 def test_acl_with_unknown_grantee_is_400(api):
     body = {"grantees": [{"uuid": "nobody"}], "rules": [{"permission": "LIST"}]}
     assert_api_error(api.post("acls/", json=body), 400, "validation", "user")
+
+
+def test_granted_permissions_are_limited_to_those_of_the_resource(api, other_api, drive):
+    grant(api, other_api, drive, "LIST", "START", "ATTACH")
+    assert other_api.ok("GET", f"drives/{drive['uuid']}/")["permissions"] == ["ATTACH", "LIST"]

@@ -16,6 +16,7 @@ class Snapshots(Collection):
     name = "snapshots"
     bulk_delete = True
     shareable = True
+    permissions = ("LIST", "EDIT", "CLONE")
     audit_category = "Snapshots"
     actions = {"clone": "clone"}
 

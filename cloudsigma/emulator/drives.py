@@ -179,11 +179,15 @@ class Drives(Collection):
         return None
 
     # create ---------------------------------------------------------------
-    def check_size(self, storage_type: str, size: int, point: str = "size") -> None:
+    def check_size(
+        self, storage_type: str, size: int, point: str = "size", *, minimum: bool = True
+    ) -> None:
+        """:raises ApiError: 400 when ``size`` is outside the capabilities (or above the
+        maximum only, for uploads, which may be smaller than a created drive)."""
         limits = self.backend.capabilities["drives"].get(storage_type)
         limits = limits or self.backend.capabilities["drives"]["dssd"]
         low, high = int(limits["size"]["min"]), int(limits["size"]["max"])
-        if not low <= size <= high:
+        if not (low if minimum else 1) <= size <= high:
             raise validation(
                 f"size {size} is outside the limits for {storage_type} drives ({low} to {high})",
                 point,
@@ -195,8 +199,8 @@ class Drives(Collection):
         media = fields.choice(values, "media", MEDIA)
         default_type = self.backend.capabilities["default_storage_type"]
         storage_type = fields.choice(values, "storage_type", STORAGE_TYPES, default_type)
+        self.check_size(storage_type, size, minimum=not exact)
         if not exact:
-            self.check_size(storage_type, size)
             size = round_size(size)
         uuid = new_uuid()
         return {

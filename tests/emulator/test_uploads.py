@@ -223,3 +223,8 @@ def test_clone_of_a_large_sparse_image_keeps_its_bytes(emu):
     assert os.fstat(clone._file.fileno()).st_blocks * 512 < 64 * 1024 * 1024
     clone.close()
     emu.backend.drop_image("large-source")
+
+
+def test_uploads_above_the_largest_drive_are_400(api):
+    body = {"name": "huge", "size": 10**18, "media": "disk"}
+    assert_api_error(api.post("initupload/", json=body), 400, "validation", "outside the limits")

@@ -22,10 +22,11 @@ BLOCK = 1024 * 1024
 RESUMABLE_FIELDS = ("resumableChunkNumber", "resumableChunkSize", "resumableTotalSize")
 
 
-async def stream_into(reader: Any, write, limit: int) -> int:
-    """Copy a body stream into ``write(offset, data)``; returns the byte count.
+async def stream_into(reader: Any, write, limit: int, *, clip: bool = False) -> int:
+    """Copy a body stream into ``write(offset, data)``; returns the bytes written.
 
-    :raises ApiError: 400 when more than ``limit`` bytes arrive.
+    :param clip: drop what comes after ``limit`` bytes instead of refusing it.
+    :raises ApiError: 400 when more than ``limit`` bytes arrive and ``clip`` is false.
     """
     offset = 0
     read = reader.read_chunk if hasattr(reader, "read_chunk") else reader.read
@@ -34,9 +35,12 @@ async def stream_into(reader: Any, write, limit: int) -> int:
         if not block:
             return offset
         if offset + len(block) > limit:
-            raise validation(f"the chunk is larger than the {limit} bytes expected")
-        write(offset, block)
-        offset += len(block)
+            if not clip:
+                raise validation(f"the chunk is larger than the {limit} bytes expected")
+            block = block[: max(0, limit - offset)]
+        if block:
+            write(offset, block)
+            offset += len(block)
 
 
 class TransferHandlers:
@@ -100,8 +104,10 @@ class TransferHandlers:
     ) -> web.StreamResponse:
         _number, start, end = self.resumable_chunk_range(params, upload.size)
         image = self.backend.image(drive["uuid"], drive["size"])
+        # A part longer than its range (pycloudsigma under Python 3 sends the repr of the
+        # bytes) is clipped to the range rather than spilling into the next chunk.
         length = await stream_into(
-            part, lambda off, data: image.write(start + off, data), end - start + BLOCK
+            part, lambda off, data: image.write(start + off, data), end - start, clip=True
         )
         self.backend.received(account, drive, upload, start, start + length)
         return web.json_response({})

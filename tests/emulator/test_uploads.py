@@ -228,3 +228,10 @@ def test_clone_of_a_large_sparse_image_keeps_its_bytes(emu):
 def test_uploads_above_the_largest_drive_are_400(api):
     body = {"name": "huge", "size": 10**18, "media": "disk"}
     assert_api_error(api.post("initupload/", json=body), 400, "validation", "outside the limits")
+
+
+def test_a_resumable_chunk_longer_than_its_range_is_clipped(api, emu):
+    drive = init_upload(api, 2 * CHUNK)
+    send_resumable(api, drive, 2, b"b" * CHUNK, 2 * CHUNK)
+    assert send_resumable(api, drive, 1, b"a" * (CHUNK + 100), 2 * CHUNK).status_code == 200
+    assert emu.backend.images[drive["uuid"]].getvalue() == b"a" * CHUNK + b"b" * CHUNK

@@ -64,7 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         "--only", nargs="*", choices=[*BENCHMARKS, "walkthrough"], help="run only these"
     )
     parser.add_argument("--json", default=os.path.join(BENCH_DIR, "results.json"))
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run (2 rounds, 50 calls, 1000 drives) that still exercises everything",
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.calls, args.drives = 2, 50, 1000
     started = datetime.datetime.now(datetime.timezone.utc)
     load_at_start = [round(load, 2) for load in os.getloadavg()]
     selected = args.only or [*BENCHMARKS, "walkthrough"]

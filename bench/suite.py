@@ -413,7 +413,8 @@ def emulator_throughput(ctx: Context) -> Iterator[Benchmark]:
             "emulator_listing",
             f"6b emulator: GET /drives/detail/?limit=0, {ctx.drives} drives",
             listing_series,
-            targets=[Target("<300 ms", "emulator", "max", 300)],
+            # The goal is stated for 10,000 drives; smaller runs are not judged on it.
+            targets=[Target("<300 ms", "emulator", "max", 300)] if ctx.drives >= 10_000 else [],
         )
 
 

@@ -46,7 +46,7 @@ def format_value(value: float, unit: str) -> str:
 
 def format_spread(series: Series) -> str:
     digits = ",.0f" if series.high >= 100 else ".3g"
-    return f"{series.low:{digits}}–{series.high:{digits}}"
+    return f"{series.low:{digits}}–{series.high:{digits}} (n={len(series.values)})"
 
 
 def ratio_to(series: Series, baseline: Series | None) -> str:
@@ -92,7 +92,7 @@ class NotRunEntry(NamedTuple):
     reason: str
 
 
-HEADERS = ("benchmark", "contender", "median", "spread (min–max)", "vs baseline", "target")
+HEADERS = ("benchmark", "contender", "median", "spread: min–max (rounds)", "vs baseline", "target")
 
 
 def table_rows(

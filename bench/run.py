@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"cloudsigma benchmarks, {document['date']} — {info['cores']} cores, {info['cpu_model']}, "
-        f"Python {info['python']}, {info['os']}; {args.rounds} rounds, median and min–max; "
+        f"Python {info['python']}, {info['os']}; median and min–max over the rounds; "
         f"load average {load_at_start[0]} at start, {info['load_average'][0]} at the end"
     )
     print(report.render(report.table_rows(benchmarks, not_run, checks)))

@@ -13,6 +13,7 @@ import logging
 import os
 import random
 import re
+import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ from cloudsigma import errors
 from cloudsigma.generic import GenericClient
 from cloudsigma.policies import Retry, Timeout, WaitPolicy
 from cloudsigma.resource import Drive, ResourceBase, Server
-from cloudsigma.resumable_upload import Upload
+from cloudsigma.resumable_upload import ChunkUploadError, Upload, UploadError
 
 GIB = 1024**3
 #: 10% of API requests get a fault: two points each for five kinds, plus some latency.
@@ -38,6 +39,22 @@ CHUNK_RETRY = Retry(total=9, backoff_factor=0.001, statuses=frozenset({429, 502,
 FAST_WAIT = WaitPolicy(timeout=30.0, interval=0.01, max_interval=0.05, factor=1.5)
 #: Answers that leave it unknown whether the API processed the request.
 LOST_ANSWER = (errors.TransportError, errors.InvalidResponseError)
+#: Statuses that prove the request was not processed (the SDK already retried them).
+NOT_PROCESSED = frozenset({429, 503})
+
+
+def outcome_unknown(exc: errors.ApiClientError) -> bool:
+    """Whether the request may have been processed although no usable answer came.
+
+    :raises ApiClientError: ``exc`` itself when it is a plain refusal worth surfacing.
+    """
+    if isinstance(exc, LOST_ANSWER) or exc.status_code in (502, 504):
+        return True
+    if exc.status_code in NOT_PROCESSED:
+        return False
+    raise exc
+
+
 #: How the SDK and the chunk uploader announce a retry in their logs.
 RETRY_MESSAGES = {
     "cloudsigma.generic": re.compile(r"retry \d+ of \d+"),
@@ -182,8 +199,11 @@ class ChaosWorkload:
                 self.figures.operations[operation.__name__] += 1
                 self.guarded(operation)
         self.figures.faults = self.emulator.api.faults.report()
-        self.audit()
-        self.client.close()
+        try:
+            self.audit()
+        finally:
+            self.client.close()
+            shutil.rmtree(self._workdir, ignore_errors=True)
         return self.figures
 
     def guarded(self, operation: Callable[[], None]) -> None:
@@ -223,10 +243,10 @@ class ChaosWorkload:
         for _ in range(10):
             try:
                 return collection.create(values)
-            except errors.ServerError as exc:  # 429/503 after all retries: never processed
+            except errors.ApiClientError as exc:
                 self.note_error(exc)
-            except LOST_ANSWER as exc:
-                self.note_error(exc)
+                if not outcome_unknown(exc):
+                    continue
                 self.figures.lost_create_answers += 1
                 found = self.find_by_name(collection, values["name"])
                 if found:
@@ -328,10 +348,10 @@ class ChaosWorkload:
             try:
                 getattr(self.servers, action)(uuid)
                 break
-            except errors.ServerError as exc:
+            except errors.ApiClientError as exc:
                 self.note_error(exc)
-            except LOST_ANSWER as exc:
-                self.note_error(exc)
+                if not outcome_unknown(exc):
+                    continue
                 self.figures.lost_action_answers += 1
                 if self.servers.get(uuid)["status"] in taken:
                     break
@@ -356,10 +376,15 @@ class ChaosWorkload:
             try:
                 drive = uploader.upload()
                 break
-            except LOST_ANSWER + (errors.ServerError,) as exc:
+            except ChunkUploadError as exc:  # a chunk failed for good: resume the same drive
                 self.note_error(exc)
-                drive_uuid = uploader.drive_uuid or self.uploaded_drive(name)
-                self.figures.uploads_resumed += 1
+            except UploadError:
+                raise  # a size mismatch or an unfinished drive: resuming would not help
+            except errors.ApiClientError as exc:  # creating or checking the drive failed
+                self.note_error(exc)
+                outcome_unknown(exc)  # raises a plain refusal
+            drive_uuid = uploader.drive_uuid or self.uploaded_drive(name)
+            self.figures.uploads_resumed += 1
         else:
             raise errors.ApiClientError(f"upload {name} did not finish in 10 attempts")
         self.expected["drives"][name] = drive["uuid"]

@@ -5,54 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import requests
-
-GIB = 1024**3
-
-
-class Api:
-    """A tiny client: ``api.get("drives/")`` etc. relative to the emulator's API base."""
-
-    def __init__(self, endpoint: str, username: str | None, password: str | None) -> None:
-        self.endpoint = endpoint
-        self.session = requests.Session()
-        if username is not None:
-            self.session.auth = (username, password)
-
-    def url(self, path: str) -> str:
-        return self.endpoint + path
-
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.request(method, self.url(path), timeout=10, **kwargs)
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("POST", path, **kwargs)
-
-    def put(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("PUT", path, **kwargs)
-
-    def delete(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("DELETE", path, **kwargs)
-
-    def ok(self, method: str, path: str, status: int = 200, **kwargs: Any) -> Any:
-        """Send a request, check the status and return the JSON body (or None)."""
-        response = self.request(method, path, **kwargs)
-        assert response.status_code == status, (response.status_code, response.text)
-        return response.json() if response.content else None
-
-    def create(self, resource: str, /, **values: Any) -> dict:
-        return self.ok("POST", f"{resource}/", 201, json={"objects": [values]})["objects"][0]
-
-    def action(self, resource: str, uuid: str, action: str, status: int = 202, /, **body: Any):
-        return self.ok(
-            "POST", f"{resource}/{uuid}/action/", status, params={"do": action}, json=body
-        )
-
-    def close(self) -> None:
-        self.session.close()
+from emulator_support import GIB, Api
 
 
 @pytest.fixture
@@ -83,21 +36,6 @@ def other_api(emu: Any) -> Any:
     client = Api(emu.api_endpoint, "other@example.com", "other-password")
     yield client
     client.close()
-
-
-def assert_api_error(
-    response: requests.Response, status: int, error_type: str, text: str = ""
-) -> dict:
-    """The answer is the API's error list with this status and type (and message part)."""
-    assert response.status_code == status, (response.status_code, response.text)
-    assert response.headers["Content-Type"].startswith("application/json")
-    assert response.headers.get("X-REQUEST-ID")
-    errors = response.json()
-    assert isinstance(errors, list) and len(errors) >= 1
-    assert set(errors[0]) == {"error_point", "error_type", "error_message"}
-    assert errors[0]["error_type"] == error_type
-    assert text in errors[0]["error_message"]
-    return errors[0]
 
 
 @pytest.fixture

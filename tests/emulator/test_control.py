@@ -6,7 +6,7 @@ import os
 import stat
 
 import requests
-from conftest import GIB
+from emulator_support import GIB
 
 
 def control(emu, method, name, **kwargs):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from conftest import GIB, assert_api_error
+from emulator_support import GIB, assert_api_error
 
 LIBRARY_CDROM = "6626f7cd-6085-42a2-a0b4-42262c9c6036"
 LIBRARY_DISK = "d446038b-784d-4ae4-9a4d-46c7b51b403d"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import GIB, assert_api_error
+from emulator_support import GIB, assert_api_error
 
 
 def test_malformed_json_is_400(api):

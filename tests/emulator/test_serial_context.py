@@ -7,7 +7,7 @@ import os
 import select
 import time
 
-from conftest import GIB
+from emulator_support import GIB
 
 
 def ask(device: str, path: str) -> str:

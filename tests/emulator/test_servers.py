@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import GIB, assert_api_error
+from emulator_support import GIB, assert_api_error
 
 START_MESSAGE = 'Cannot start guest in state "started". Guest should be in state "stopped"'
 STOP_MESSAGE = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import GIB, assert_api_error
+from emulator_support import GIB, assert_api_error
 
 
 def test_tag_created_with_resources_tags_them(api, drive, server):

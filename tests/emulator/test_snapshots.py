@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import GIB, assert_api_error
+from emulator_support import GIB, assert_api_error
 
 
 def test_snapshot_is_creating_then_available_with_default_name(api, emu, drive):

@@ -6,7 +6,7 @@ import hashlib
 import os
 
 import pytest
-from conftest import GIB, assert_api_error
+from emulator_support import GIB, assert_api_error
 
 CHUNK = 64 * 1024
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 import websocket
-from conftest import GIB, Api
+from emulator_support import GIB, Api
 
 
 def open_socket(emu, api, path="/websocket"):

@@ -54,7 +54,9 @@ def walkthrough(emulator: Any = None, timeout: float = 300) -> None:
 
     my_test_disk = drive.create({"name": "test_drive", "size": DISK_SIZE, "media": "disk"})
     step("created a drive", my_test_disk)
-    step("drive is ready", drive.wait_for_status(my_test_disk["uuid"], "unmounted", timeout=timeout))
+    step(
+        "drive is ready", drive.wait_for_status(my_test_disk["uuid"], "unmounted", timeout=timeout)
+    )
 
     test_server = {
         "name": "My Test Server",
@@ -67,7 +69,12 @@ def walkthrough(emulator: Any = None, timeout: float = 300) -> None:
     uuid = my_test_server["uuid"]
     try:
         my_test_server["drives"] = [
-            {"boot_order": 1, "dev_channel": "0:0", "device": "virtio", "drive": my_test_disk["uuid"]}
+            {
+                "boot_order": 1,
+                "dev_channel": "0:0",
+                "device": "virtio",
+                "drive": my_test_disk["uuid"],
+            }
         ]
         my_test_server["nics"] = [
             {"ip_v4_conf": {"conf": "dhcp", "ip": None}, "model": "virtio", "vlan": None}

@@ -458,3 +458,36 @@ class ChunkWorkers:
             with self.progress_lock:
                 done = self.uploaded_size
             self.progress_callback(done, self._progress_total())
+
+
+class ChunkUploads(ChunkWorkers):
+    """The chunk queue both upload protocols share, under pycloudsigma's method names.
+
+    Subclasses implement ``file_chunks()`` and ``upload_chunk(number, offset, size)``.
+    """
+
+    #: Prefix of the worker threads' names.
+    thread_name = "cloudsigma-upload"
+
+    def file_chunks(self) -> Iterator[ChunkSpec]:
+        raise NotImplementedError
+
+    def upload_chunk(self, chunk_number: int, chunk_offset: int, real_chunk_size: int) -> bool:
+        raise NotImplementedError
+
+    def enqueue_chunks(self) -> None:
+        """Put every chunk of the file on the work queue."""
+        for chunk in self.file_chunks():
+            self.queue.put(chunk)
+
+    def start_threads(self) -> None:
+        """Start the worker threads that empty the queue."""
+        self._start_workers(self.thread_name, self.upload_enqueued)
+
+    def upload_enqueued(self) -> None:
+        """Worker loop: upload queued chunks until the queue is empty or a chunk fails."""
+        self._work()
+
+    def _handle_chunk(self, chunk: ChunkSpec) -> None:
+        self.upload_chunk(*chunk)
+        self.update_progress(chunk.size)

@@ -20,7 +20,7 @@ from cloudsigma import _chunks
 from cloudsigma._chunks import (
     ChunkSpec,
     ChunkUploadError,
-    ChunkWorkers,
+    ChunkUploads,
     TransferAttemptError,
     UploadError,
 )
@@ -39,7 +39,7 @@ class SizeMismatchError(UploadError, ValueError):
     """
 
 
-class Upload(ChunkWorkers, ResourceBase):
+class Upload(ChunkUploads, ResourceBase):
     """Upload a raw image to a drive in parallel chunks, skipping chunks already stored.
 
     :param image_path: the raw image file to upload.
@@ -151,23 +151,6 @@ class Upload(ChunkWorkers, ResourceBase):
         All chunks have ``chunk_size`` bytes except the last, which holds the remainder too.
         """
         return _chunks.upload_chunks(self.file_size, self.chunk_size, first_number=1)
-
-    def enqueue_chunks(self) -> None:
-        """Put every chunk of the file on the work queue."""
-        for chunk in self.file_chunks():
-            self.queue.put(chunk)
-
-    def start_threads(self) -> None:
-        """Start the worker threads that empty the queue."""
-        self._start_workers("cloudsigma-upload", self.upload_enqueued)
-
-    def upload_enqueued(self) -> None:
-        """Worker loop: upload queued chunks until the queue is empty or a chunk fails."""
-        self._work()
-
-    def _handle_chunk(self, chunk: ChunkSpec) -> None:
-        self.upload_chunk(*chunk)
-        self.update_progress(chunk.size)
 
     def _progress_total(self) -> int:
         return self.file_size

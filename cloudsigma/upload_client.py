@@ -24,7 +24,7 @@ from cloudsigma import _chunks
 from cloudsigma._chunks import (
     ChunkSpec,
     ChunkUploadError,
-    ChunkWorkers,
+    ChunkUploads,
     TransferAttemptError,
     UploadError,
 )
@@ -53,7 +53,7 @@ def console_progress() -> Callable[[int, int], None]:
     return output_progress
 
 
-class CSUploader(ChunkWorkers):
+class CSUploader(ChunkUploads):
     """Upload a raw image in parallel chunks through upload links.
 
     :param api_url: the API base, e.g. ``https://zrh.cloudsigma.com/api/2.0/``.
@@ -73,6 +73,8 @@ class CSUploader(ChunkWorkers):
     #: How long the drive may take to turn ``unmounted`` after the last chunk.
     finish_wait: WaitPolicy = _chunks.DEFAULT_FINISH_WAIT
     progress_report_interval = 0.5
+
+    thread_name = "cloudsigma-csupload"
 
     def __init__(
         self,
@@ -194,23 +196,6 @@ class CSUploader(ChunkWorkers):
     def file_chunks(self) -> Iterator[ChunkSpec]:
         """Yield ``(chunk_number, chunk_offset, real_chunk_size)``, numbered from 0 here."""
         return _chunks.upload_chunks(self.size, self.chunk_size, first_number=0)
-
-    def enqueue_chunks(self) -> None:
-        """Put every chunk of the file on the work queue."""
-        for chunk in self.file_chunks():
-            self.queue.put(chunk)
-
-    def start_threads(self) -> None:
-        """Start the worker threads that empty the queue."""
-        self._start_workers("cloudsigma-csupload", self.upload_enqueued)
-
-    def upload_enqueued(self) -> None:
-        """Worker loop: upload queued chunks until the queue is empty or a chunk fails."""
-        self._work()
-
-    def _handle_chunk(self, chunk: ChunkSpec) -> None:
-        self.upload_chunk(*chunk)
-        self.update_progress(chunk.size)
 
     def _progress_total(self) -> int:
         return self.size

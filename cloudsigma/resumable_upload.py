@@ -211,8 +211,17 @@ class Upload(ChunkUploads, ResourceBase):
     def _is_stored(
         session: requests.Session, url: str, fields: dict[str, str], timeout: tuple[float, float]
     ) -> bool:
-        """The resumable.js test: a 2xx answer to GET means the chunk is there."""
+        """The resumable.js test: a 2xx answer to GET means the chunk is there.
+
+        A 429 or 5xx says nothing about the chunk, so it fails the attempt rather than
+        count as "not there": re-sending a last chunk that was stored already would meet a
+        drive that is no longer uploading.
+        """
         with session.get(url, params=fields, timeout=timeout) as check:
+            if check.status_code in _chunks.TRANSIENT_STATUSES:
+                raise TransferAttemptError(
+                    f"asking whether it is stored failed: {_excerpt(check)}", check.status_code
+                )
             return check.ok
 
     def _resumable_fields(self, chunk_number: int) -> dict[str, str]:

@@ -46,16 +46,24 @@ class TransferError(ApiClientError):
     """One chunk or range failed for good; the message names it and says how to resume.
 
     :param chunk_number: the number of the failed chunk (or range).
+    :param request_id: the ``X-REQUEST-ID`` of the last answer, if one came.
     """
 
     def __init__(
-        self, message: str, status_code: int | None = None, chunk_number: int | None = None
+        self,
+        message: str,
+        status_code: int | None = None,
+        chunk_number: int | None = None,
+        request_id: str | None = None,
     ) -> None:
-        super().__init__(message, status_code)
+        super().__init__(message, status_code, request_id)
         self.chunk_number = chunk_number
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.message, self.status_code, self.chunk_number))
+        return (
+            type(self),
+            (self.message, self.status_code, self.chunk_number, self.request_id),
+        )
 
 
 class ChunkUploadError(UploadError, TransferError):
@@ -66,16 +74,21 @@ class TransferAttemptError(ApiClientError):
     """One attempt at a chunk or range got an answer it cannot use.
 
     :param transient: whether another attempt may succeed; by default decided by the status.
+    :param request_id: the ``X-REQUEST-ID`` of the answer, if one came.
     """
 
     def __init__(
-        self, message: str, status_code: int | None = None, transient: bool | None = None
+        self,
+        message: str,
+        status_code: int | None = None,
+        transient: bool | None = None,
+        request_id: str | None = None,
     ) -> None:
-        super().__init__(message, status_code)
+        super().__init__(message, status_code, request_id)
         self.transient = transient
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.message, self.status_code, self.transient))
+        return (type(self), (self.message, self.status_code, self.transient, self.request_id))
 
 
 class ChunkSpec(NamedTuple):
@@ -279,7 +292,10 @@ def _final_error(
     status = getattr(exc, "status_code", None)
     tries = "1 attempt" if failures == 1 else f"{failures} attempts"
     return error_class(
-        f"{describe} failed after {tries}: {exc}; {resume_hint}", status, chunk_number
+        f"{describe} failed after {tries}: {exc}; {resume_hint}",
+        status,
+        chunk_number,
+        getattr(exc, "request_id", None),
     )
 
 

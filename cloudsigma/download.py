@@ -250,7 +250,9 @@ class Download(ChunkWorkers):
                 self._write_whole_body(resp)
                 return True
             if resp.status_code != 206:
-                raise TransferAttemptError(_refusal(resp), resp.status_code)
+                raise TransferAttemptError(
+                    _refusal(resp), resp.status_code, request_id=resp.headers.get("X-REQUEST-ID")
+                )
             self._check_content_range(resp, chunk.offset, end)
             self._write_body(resp, chunk.offset, chunk.size)
         return False

@@ -203,7 +203,9 @@ class Upload(ChunkUploads, ResourceBase):
         with response:
             if not response.ok:
                 raise TransferAttemptError(
-                    f"the server refused it: {_excerpt(response)}", response.status_code
+                    f"the server refused it: {_excerpt(response)}",
+                    response.status_code,
+                    request_id=response.headers.get("X-REQUEST-ID"),
                 )
         return True
 
@@ -220,7 +222,9 @@ class Upload(ChunkUploads, ResourceBase):
         with session.get(url, params=fields, timeout=timeout) as check:
             if check.status_code in _chunks.TRANSIENT_STATUSES:
                 raise TransferAttemptError(
-                    f"asking whether it is stored failed: {_excerpt(check)}", check.status_code
+                    f"asking whether it is stored failed: {_excerpt(check)}",
+                    check.status_code,
+                    request_id=check.headers.get("X-REQUEST-ID"),
                 )
             return check.ok
 

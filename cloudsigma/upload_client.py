@@ -242,7 +242,9 @@ class CSUploader(ChunkUploads):
                 return False
             if not response.ok:
                 raise TransferAttemptError(
-                    f"the upload link refused it: {response.text[:300]}", response.status_code
+                    f"the upload link refused it: {response.text[:300]}",
+                    response.status_code,
+                    request_id=response.headers.get("X-REQUEST-ID"),
                 )
         return True
 
@@ -265,6 +267,7 @@ class CSUploader(ChunkUploads):
                 raise TransferAttemptError(
                     f"no upload link for chunk {chunk_number}: {response.text[:300]}",
                     response.status_code,
+                    request_id=response.headers.get("X-REQUEST-ID"),
                 )
             try:
                 return str(response.json()["link"])
@@ -272,6 +275,7 @@ class CSUploader(ChunkUploads):
                 raise TransferAttemptError(
                     f"the upload link answer for chunk {chunk_number} has no 'link'",
                     response.status_code,
+                    request_id=response.headers.get("X-REQUEST-ID"),
                 ) from exc
 
     def _link_url(self, link: str) -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from cloudsigma.policies import Retry, WaitPolicy
 from cloudsigma.resource import Drive
-from cloudsigma.resumable_upload import Upload
+from cloudsigma.resumable_upload import ChunkUploadError, Upload
 
 CHUNK = 16 * 1024
 
@@ -44,3 +44,28 @@ def test_resumed_upload_through_chunk_faults_stores_the_exact_image(
     stored = emu.call(lambda: emu.backend.images[drive["uuid"]].getvalue())
     assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(image.read_bytes()).hexdigest()
     assert sum(emu.api.faults.report()["counts"].values()) > 0
+
+
+def test_chunk_that_fails_for_good_names_the_request_id_of_the_last_answer(
+    emu: Any, tmp_path: Path
+) -> None:
+    image = tmp_path / "image.raw"
+    image.write_bytes(os.urandom(CHUNK))
+    credentials = {"username": emu.username, "password": emu.password}
+    drive = Drive(emu.api_endpoint, **credentials).c.post(
+        "/initupload/", {"name": "img", "size": CHUNK, "media": "disk"}
+    )
+    emu.set_faults(f"503=1,paths=drives/{drive['uuid']}/upload")
+    uploader = Upload(
+        image,
+        drive_uuid=drive["uuid"],
+        chunk_size=CHUNK,
+        n_threads=1,
+        generic_client_kwargs={"api_endpoint": emu.api_endpoint, **credentials},
+    )
+    uploader.retry_policy = Retry(total=1, backoff_factor=0.0, jitter=False)
+    with pytest.raises(ChunkUploadError) as caught:
+        uploader.upload()
+    assert caught.value.status_code == 503
+    assert caught.value.request_id
+    assert caught.value.request_id in str(caught.value)

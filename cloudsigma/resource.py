@@ -194,17 +194,31 @@ class ResourceBase:
         while True:
             params = {**(query_params or {}), "limit": page_size, "offset": offset}
             body = self.c.get_raw(url, query_params=params)
-            if not isinstance(body, dict):  # a bare list has no pages
+            if body is None or isinstance(body, builtins.list):  # a bare list has no pages
                 yield from body or []
                 return
+            if not isinstance(body, dict) or not isinstance(
+                body.get("objects"), (builtins.list, type(None))
+            ):
+                raise self._not_a_page(url, body)
             objects = body.get("objects") or []
             yield from objects
             offset += len(objects)
-            total = (body.get("meta") or {}).get("total_count")
+            meta = body.get("meta")
+            total = meta.get("total_count") if isinstance(meta, dict) else None
             # trust total_count when given: a server may cap the page below page_size
             finished = offset >= total if isinstance(total, int) else len(objects) < page_size
             if not objects or finished:
                 return
+
+    def _not_a_page(self, url: str, body: Any) -> errors.InvalidResponseError:
+        response = self.c.resp
+        return errors.InvalidResponseError(
+            f"GET {url} answered a {type(body).__name__} where a page of objects "
+            "(a JSON object with an 'objects' list) was expected",
+            status_code=response.status_code if response is not None else None,
+            request_id=response.headers.get("X-REQUEST-ID") if response is not None else None,
+        )
 
     @staticmethod
     def _pepare_data(data: Any) -> Payload:

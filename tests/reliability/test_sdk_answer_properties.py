@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 import urllib3
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from reliability_support import EXAMPLES
 
@@ -111,7 +111,13 @@ CALLS = [
 ]
 
 
+ITER_ALL = 9  # index of iter_all in CALLS
+
+
 @EXAMPLES
+@example(200, b'{"objects": true}', "application/json", "exact", "", ITER_ALL)
+@example(200, b"1", "application/json", "exact", "", ITER_ALL)
+@example(200, b'{"objects": [{}], "meta": [1]}', "application/json", "exact", "r1", ITER_ALL)
 @given(
     status=STATUSES,
     body=BODIES,

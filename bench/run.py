@@ -52,7 +52,8 @@ def run_walkthrough_compare(timeout: float) -> tuple[str, str]:
         return "same results from both clients", output
     if done.returncode == 3:
         return "not run: " + (output.strip().splitlines() or ["?"])[-1], output
-    return "DIFFERENT results (see diff above)", output
+    last = (output.strip().splitlines() or ["no output"])[-1]
+    return f"FAILED: {last[:100]} (details above the table)", output
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -127,7 +127,8 @@ def main() -> int:
     print("\n".join(diff))
     for line in broken:
         print(f"walkthrough did not complete with {line}")
-    print("the two clients got DIFFERENT results" if ours_lines != peer_lines else "")
+    if ours_lines != peer_lines:
+        print("the two clients got DIFFERENT results")
     return 1
 
 

@@ -146,7 +146,7 @@ WEIRD_SEGMENTS = st.one_of(
 
 
 @pytest.fixture(scope="module")
-def world(faulty_emulator: Any) -> Iterator[dict[str, Any]]:
+def world(faulty_emulator: Any, request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     """Two accounts, each with a few objects; status changes only when advanced."""
     emu = faulty_emulator
     emu.set_faults(None)
@@ -169,6 +169,10 @@ def world(faulty_emulator: Any) -> Iterator[dict[str, Any]]:
     emu.advance()
     collections = sorted(emu.backend.collections)
     yield {"emu": emu, "uuids": uuids, "collections": collections}
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if LONG and capture is not None:
+        with capture.global_and_fixture_disabled():
+            print(f"\ngenerated requests sent: {sum(SENT.values())} {dict(SENT)}")
     emu.reset()
     emu.transition_delay = 0
 
@@ -309,11 +313,3 @@ def test_generated_bodies_for_real_objects_never_fail_the_server_or_half_apply(
     }
     emu = world["emu"]
     send(world, request, (emu.username, emu.password), "bodies")
-
-
-def test_report_generated_request_counts() -> None:
-    """Runs last in this module: prints how many generated requests were sent (long run)."""
-    total = sum(SENT.values())
-    assert total > 0
-    if LONG:
-        print(f"\ngenerated requests sent: {total} {dict(SENT)}")

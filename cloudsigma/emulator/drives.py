@@ -55,6 +55,15 @@ def steady_status(drive: dict) -> str:
     return "mounted" if drive["mounted_on"] else "unmounted"
 
 
+def default_meta(storage_type: str) -> dict:
+    """The meta a new drive gets when none is sent.
+
+    The NVMe drive dumps (``drive_storage_type``, ``ephemeral_drive_resize_action``)
+    show ``{"description": ""}``, every dssd and zadara create dump ``{}``.
+    """
+    return {"description": ""} if storage_type in ("nvme", "local_nvme") else {}
+
+
 class Jobs(Collection):
     """``/jobs/``: read-only records of clone operations."""
 
@@ -212,7 +221,7 @@ class Drives(Collection):
             "jobs": [],
             "licenses": self.check_licenses(values),
             "media": media,
-            "meta": fields.meta(values),
+            "meta": fields.meta(values, default_meta(storage_type)),
             "mounted_on": [],
             "name": name,
             "owner": account.owner,

@@ -160,6 +160,27 @@ def test_one_client_reuses_one_connection_for_many_calls() -> None:
         thread.join(timeout=5)
 
 
+def _read_whole_request(connection: socket.socket) -> None:
+    """Read one request, headers and Content-Length body, whatever the packet split."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return
+        body += chunk
+
+
 class CannedServer:
     """Answers every connection with the same raw bytes, then closes it; counts connections."""
 
@@ -178,8 +199,11 @@ class CannedServer:
                 return
             with connection:
                 self.connections += 1
-                connection.recv(65536)
+                _read_whole_request(connection)
                 connection.sendall(self.answer)
+                # Closing with unread bytes would reset the connection instead of
+                # ending the body, and the client would see a reset, not a cut.
+                connection.shutdown(socket.SHUT_WR)
 
     @property
     def endpoint(self) -> str:

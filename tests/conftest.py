@@ -1,7 +1,7 @@
 """The ``--live`` switch and the markers shared by the whole test tree.
 
 Without ``--live`` every test runs offline: tests marked ``live`` run against the local
-emulator and tests marked ``live_only`` are skipped. With ``--live`` (or ``CLOUDSIGMA_LIVE=1``)
+emulator and tests marked ``live_only`` are deselected. With ``--live`` (or ``CLOUDSIGMA_LIVE=1``)
 only the tests marked ``live`` or ``live_only`` run, against the account configured in
 ``~/.cloudsigma.conf`` (or the file named by ``CLOUDSIGMA_CONFIG``).
 """
@@ -9,6 +9,7 @@ only the tests marked ``live`` or ``live_only`` run, against the account configu
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import pytest
 
@@ -88,22 +89,23 @@ def _check_live_configuration() -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if live_requested(config):
-        _keep_only_live_tests(config, items)
-        return
-    for item in items:
-        marker = item.get_closest_marker("live_only")
-        if marker:
-            needs = marker.kwargs.get("reason", "a real CloudSigma account")
-            reason = f"needs {needs}; the emulator cannot stand in for it (run with --live)"
-            item.add_marker(pytest.mark.skip(reason=reason))
+        _keep_only(config, items, lambda item: _has_marker(item, LIVE_MARKERS))
+    else:
+        # Deselected, not skipped: offline they cannot run at all (the emulator cannot
+        # stand in for a VM reached over SSH), so they are no part of an offline run.
+        _keep_only(config, items, lambda item: not _has_marker(item, ("live_only",)))
 
 
-def _keep_only_live_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With --live, deselect the offline tests so nothing else talks to the account."""
-    selected, deselected = [], []
-    for item in items:
-        is_live = any(item.get_closest_marker(name) for name in LIVE_MARKERS)
-        (selected if is_live else deselected).append(item)
+def _has_marker(item: pytest.Item, names: tuple[str, ...]) -> bool:
+    return any(item.get_closest_marker(name) for name in names)
+
+
+def _keep_only(
+    config: pytest.Config, items: list[pytest.Item], keep: Callable[[pytest.Item], bool]
+) -> None:
+    """Deselect the items ``keep`` refuses (with --live: everything offline)."""
+    selected = [item for item in items if keep(item)]
+    deselected = [item for item in items if not keep(item)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected

@@ -6,8 +6,6 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import simplejson
-
 REDACTED = "<redacted>"
 
 #: Headers whose whole value is a credential.
@@ -62,6 +60,8 @@ def redact_headers(headers: Mapping[str, Any]) -> dict[str, str]:
 
 def redact_body(body: bytes | str | None, secrets: Iterable[str] = ()) -> str:
     """A loggable form of a request or response body, without credentials."""
+    import simplejson  # logging is the only user: importing this module stays light
+
     if not body:
         return ""
     if isinstance(body, bytes):

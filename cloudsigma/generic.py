@@ -7,6 +7,7 @@ JSON) or an exception from :mod:`cloudsigma.errors`.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
@@ -14,17 +15,17 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable
-from typing import Any
-
-import requests
-import simplejson
-import urllib3.exceptions
-from requests.structures import CaseInsensitiveDict
+from typing import TYPE_CHECKING, Any
 
 from cloudsigma import conf, errors
 from cloudsigma._redact import redact_body, redact_headers, redact_text
 from cloudsigma.policies import Retry, Timeout, never_reached_server, parse_retry_after
 from cloudsigma.version import __version__
+
+if TYPE_CHECKING:
+    # requests, urllib3 and simplejson load on first use (a client, a request), so that
+    # importing the SDK stays fast.
+    import requests
 
 __all__ = [
     "GenericClient",
@@ -259,6 +260,8 @@ class GenericClient:
         self.response_hook: ResponseHook | None = None
         self._csrf_token: str | None = None
         self._login_lock = threading.Lock()
+        import requests
+
         self._http = requests.Session()
         self._http.headers["User-Agent"] = USER_AGENT
 
@@ -429,6 +432,9 @@ class GenericClient:
         authenticate: bool,
     ) -> tuple[requests.PreparedRequest, ResponseHook]:
         """The prepared request, and the response hook to call once its body is read."""
+        import requests
+        from requests.structures import CaseInsensitiveDict
+
         req_args = self._get_req_args(data, query_params, authenticate=authenticate)
         merged = CaseInsensitiveDict(req_args["headers"])
         if files is not None:
@@ -462,6 +468,8 @@ class GenericClient:
         authenticate: bool,
         timeout: Timeout | float | None,
     ) -> requests.Response:
+        import requests
+
         prepared, hook = self._prepare(
             method, full_url, data, files, query_params, headers, authenticate
         )
@@ -502,6 +510,9 @@ class GenericClient:
         self, prepared: requests.PreparedRequest, policy: Timeout, settings: dict[str, Any]
     ) -> requests.Response:
         """Send once and read the whole body; a body cut short raises :class:`_CutOffBody`."""
+        import requests
+        import urllib3.exceptions
+
         response = self._http.send(
             prepared, timeout=policy.as_requests(), allow_redirects=True, **settings
         )
@@ -517,7 +528,7 @@ class GenericClient:
             requests.exceptions.ContentDecodingError,
         ) as exc:
             response.close()
-            raise _CutOffBody(exc, response, b"".join(chunks)) from exc
+            raise _cut_off_body(exc, response, b"".join(chunks)) from exc
         except requests.ConnectionError as exc:
             response.close()
             if exc.args and isinstance(exc.args[0], urllib3.exceptions.ReadTimeoutError):
@@ -530,12 +541,14 @@ class GenericClient:
         if missing:
             response.close()
             cause = urllib3.exceptions.IncompleteRead(missing[0], missing[1])
-            raise _CutOffBody(cause, response, response._content)
+            raise _cut_off_body(cause, response, response._content)
         return response
 
     def _transport_error(
         self, method: str, full_url: str, exc: requests.RequestException, policy: Timeout
     ) -> errors.ApiClientError:
+        import requests
+
         what = f"{method} {_safe_url(full_url)}"
         reason = redact_text(_root_reason(exc), self._secrets())
         if isinstance(exc, _CutOffBody):
@@ -577,6 +590,8 @@ class GenericClient:
 
     def _login_session(self) -> None:
         """Log in with username and password and keep the CSRF token for later requests."""
+        import simplejson
+
         self._csrf_token = None
         body = simplejson.dumps({"username": self.username, "password": self.password})
         response = self._send_with_retries(
@@ -617,6 +632,8 @@ class GenericClient:
         return None
 
     def _decode(self, resp: requests.Response) -> Any:
+        import simplejson
+
         content = resp.content
         if not content.strip():
             return None
@@ -661,6 +678,8 @@ class GenericClient:
         authenticate: bool = True,
     ) -> Any:
         """Send ``data`` as JSON (unless it is NO_BODY) and return the processed answer."""
+        import simplejson
+
         body = None if data is NO_BODY else simplejson.dumps(data)
         response = self._send(
             method, url, data=body, query_params=query_params, authenticate=authenticate
@@ -708,13 +727,32 @@ class GenericClient:
         return self._request("DELETE", url, data, query_params)
 
 
-class _CutOffBody(requests.exceptions.ChunkedEncodingError):
-    """The answer's status arrived but its body was cut short."""
+class _CutOffBody:
+    """The answer's status arrived but its body was cut short (see :func:`_cut_off_body`)."""
 
-    def __init__(self, cause: Exception, response: requests.Response, partial: bytes) -> None:
-        super().__init__(cause, response=response)
-        self.answer = response
-        self.partial = partial
+    answer: requests.Response
+    partial: bytes
+
+
+@functools.cache
+def _cut_off_body_class() -> type[requests.exceptions.ChunkedEncodingError]:
+    """The exception class for a cut-off body, made on first use (requests loads lazily)."""
+    import requests
+
+    class CutOffBody(_CutOffBody, requests.exceptions.ChunkedEncodingError):
+        """The answer's status arrived but its body was cut short."""
+
+    return CutOffBody
+
+
+def _cut_off_body(
+    cause: Exception, response: requests.Response, partial: bytes
+) -> requests.exceptions.ChunkedEncodingError:
+    """A ``ChunkedEncodingError`` (so retries treat it as one) keeping the answer and its bytes."""
+    error = _cut_off_body_class()(cause, response=response)
+    error.answer = response  # type: ignore[attr-defined]
+    error.partial = partial  # type: ignore[attr-defined]
+    return error
 
 
 def _missing_bytes(
@@ -754,6 +792,8 @@ def _unwrap_objects(body: Any, return_list: bool) -> Any:
 
 def _parse_error_list(content: bytes) -> list[dict[str, Any]]:
     """The API's ``[{error_type, error_point, error_message}, ...]``, or [] for anything else."""
+    import simplejson
+
     try:
         parsed = simplejson.loads(content.decode("utf-8")) if content.strip() else None
     except (ValueError, UnicodeDecodeError):
@@ -838,6 +878,7 @@ class WebsocketClient:
         :raises WebsocketTimeoutError: when nothing arrived in time.
         :raises WebsocketClosedError: when the connection was closed or dropped.
         """
+        import simplejson
         import websocket
 
         old_timeout = self.conn.gettimeout()

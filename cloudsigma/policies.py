@@ -8,14 +8,10 @@ pass it to a client or a resource call, and derive variants with
 from __future__ import annotations
 
 import dataclasses
-import email.utils
 import random
 import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
-
-import requests
-import urllib3.exceptions
 
 __all__ = ["Retry", "Timeout", "WaitPolicy"]
 
@@ -102,6 +98,8 @@ class Retry:
 
     def allows_error(self, method: str, exc: Exception, retries_done: int) -> bool:
         """Whether a transport failure of ``method`` may be retried now."""
+        import requests  # only failures get here: importing this module stays light
+
         if retries_done >= self.total or isinstance(exc, requests.exceptions.SSLError):
             return False  # a certificate will not change on a second attempt
         if never_reached_server(exc):
@@ -121,6 +119,9 @@ class Retry:
 
 def never_reached_server(exc: BaseException) -> bool:
     """True when ``exc`` proves that no byte of the request reached the server."""
+    import requests
+    import urllib3.exceptions
+
     if isinstance(exc, requests.ConnectTimeout):
         return True
     if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.ReadTimeout):
@@ -138,6 +139,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return max(float(value), 0.0)
     except ValueError:
         pass
+    import email.utils  # only an HTTP-date Retry-After needs it: importing stays light
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -12,9 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Collection, Iterator
-from typing import Any, TypeVar
-
-import requests
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cloudsigma import errors
 from cloudsigma.generic import (
@@ -25,6 +23,9 @@ from cloudsigma.generic import (
     get_client,
 )
 from cloudsigma.policies import WaitPolicy, status_set
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "Accounts",

@@ -12,6 +12,7 @@ from .backend import Account, Collection, SimpleCollection, new_uuid, ref
 from .billing import current_usage
 from .errors import ApiError, permission, validation
 
+BACKUP_TYPES = ("snapshot", "backup", "dr", "migration")
 CLONE_NAMING = ("NONE", "COUNTER", "DATE", "TIMESTAMP")
 PROFILE_READONLY = (
     "uuid",
@@ -327,6 +328,48 @@ class RouterPart(Generic):
             "result": "success",
             "uuid": uuid,
         }
+
+
+class BackupSchedulers(Generic):
+    """``/backupschedulers/``: snapshot and backup policies that drives point at."""
+
+    name = "backupschedulers"
+    defaults = {
+        "name": "",
+        "type": "snapshot",
+        "meta": {},
+        "tags": [],
+        "enable_backup_policy_notifications": True,
+        "enable_retention_policy_notifications": True,
+        "incremental_backup": {},
+        "initial_backup": {},
+        "is_default": False,
+        "is_enabled": True,
+        "manual_incremental_backup": "",
+        "orchestrator_timezone": "",
+        "remote_location": "",
+        "retention_policy": {},
+        "user_timezone": "Etc/UTC",
+    }
+    required = ("type",)
+    has_acl_fields = True
+    short_fields = (
+        "is_default",
+        "is_enabled",
+        "meta",
+        "name",
+        "orchestrator_timezone",
+        "owner",
+        "remote_location",
+        "resource_uri",
+        "type",
+        "user_timezone",
+        "uuid",
+    )
+
+    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+        fields.choice(values, "type", BACKUP_TYPES)
+        return super().prepare(account, values, query)
 
 
 def router_part(name: str) -> type[RouterPart]:

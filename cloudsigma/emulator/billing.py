@@ -414,12 +414,44 @@ class Logs(Collection):
 
 
 class Usage(Collection):
-    """``/usage/``, ``/burstusage/``, ``/dailyburstusage/``: no usage is billed locally."""
+    """``/burstusage/``, ``/dailyburstusage/``: no burst is billed locally."""
 
     methods = frozenset({"list"})
 
     def listing(self, account: Account, query: dict) -> list[dict]:
         return []
+
+
+class UsageSamples(Usage):
+    """``/usage/``: one poll of what the account uses, taken when asked.
+
+    Running servers give ``<cpu_type>_cpu`` and ``<cpu_type>_mem`` samples, drives one sample
+    of their storage type; ``poll_time_gt``/``poll_time_lt`` bound the poll time.
+    """
+
+    name = "usage"
+    own_filters = frozenset({"poll_time_gt", "poll_time_lt"})
+
+    def listing(self, account: Account, query: dict) -> list[dict]:
+        poll_time = iso(now())
+        if not query.get("poll_time_gt", "") < poll_time < query.get("poll_time_lt", "~"):
+            return []
+        return [
+            {"amount": str(amount), "poll_time": poll_time, "resource": resource, "uuid": uuid}
+            for uuid, resource, amount in self.used(account)
+        ]
+
+    @staticmethod
+    def used(account: Account) -> list[tuple[str, str, int]]:
+        """``(uuid, resource, amount)`` of everything the account uses now."""
+        used = []
+        for server in account.objects["servers"].values():
+            if server["status"] in ("running", "stopping"):
+                used.append((server["uuid"], f"{server['cpu_type']}_cpu", server["cpu"]))
+                used.append((server["uuid"], f"{server['cpu_type']}_mem", server["mem"]))
+        for drive in account.objects["drives"].values():
+            used.append((drive["uuid"], drive["storage_type"], drive["size"]))
+        return used
 
 
 RECORDED_USAGE_KEYS = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .account import (
+    BackupSchedulers,
     Balance,
     BServers,
     Capabilities,
@@ -29,6 +30,7 @@ from .billing import (
     SubscriptionCalculator,
     Subscriptions,
     Usage,
+    UsageSamples,
 )
 from .drives import Drives, DriveUsers, InitUpload, Jobs, LibDrives
 from .network import Acls, FirewallPolicies, Ips, Keypairs, Pubkeys, Tags, Vlans
@@ -72,19 +74,15 @@ COLLECTIONS: tuple[type[Collection], ...] = (
     NotificationPreferences,
     VirtualRouters,
     BServers,
-    type("UsageList", (Usage,), {"name": "usage"}),
+    UsageSamples,
     type("BurstUsage", (Usage,), {"name": "burstusage"}),
     type("DailyBurstUsage", (Usage,), {"name": "dailyburstusage"}),
-    generic(
-        "backupschedulers",
-        defaults={"name": "", "meta": {}, "type": "snapshot"},
-        required=("type",),
-    ),
+    BackupSchedulers,
     generic("hostallocationpools"),
     generic("hostavailabilityzones"),
     generic("nodes"),
     generic("vpc"),
-    generic("vmware_servers"),
+    generic("vmware_servers", methods=frozenset({"list", "get"})),
     *(
         router_part(name)
         for name in (

@@ -270,12 +270,16 @@ class Replayer:
         *,
         query: dict | None = None,
         body: Any = None,
-        account: str = "main",
+        account: str | None = "main",
     ) -> requests.Response:
-        """Send one request; ``path`` is absolute (``/api/2.0/...``) or relative to it."""
+        """Send one request; ``path`` is absolute (``/api/2.0/...``) or relative to it.
+
+        :param account: whose credentials to send; ``None`` sends none.
+        """
         if not path.startswith("/"):
             path = API_PREFIX + path
-        creds = self.accounts[account]
+        creds = self.accounts[account] if account is not None else None
+        auth = (creds.email, creds.password) if creds is not None else None
         kwargs: dict[str, Any] = {"params": query or None, "timeout": 30}
         if body is not None:
             if isinstance(body, str):
@@ -283,9 +287,7 @@ class Replayer:
                 kwargs["headers"] = {"Content-Type": "application/json"}
             else:
                 kwargs["json"] = body
-        return self.session.request(
-            method, self.origin + path, auth=(creds.email, creds.password), **kwargs
-        )
+        return self.session.request(method, self.origin + path, auth=auth, **kwargs)
 
     def call(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
         """A setup request: mapped path and body; the parsed answer, or a problem noted."""
@@ -302,7 +304,7 @@ class Replayer:
     def replay(
         self,
         record: Record,
-        account: str = "main",
+        account: str | None = "main",
         tolerated: Iterable[str] = (),
         partial: bool = False,
     ) -> None:

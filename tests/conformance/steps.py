@@ -47,14 +47,15 @@ class Step(abc.ABC):
 
 @dataclass
 class Rec(Step):
-    """Replay a record. ``account`` selects the credentials; serial records need ``server``.
+    """Replay a record. ``account`` selects the credentials (``None``: no credentials);
+    serial records need ``server``.
 
     ``tolerated`` names keys the API gained after the record was made; ``partial`` marks a
     hand-written fragment, whose keys must all be there while other keys are not compared.
     """
 
     name: str
-    account: str = "main"
+    account: str | None = "main"
     server: str | None = None
     tolerated: tuple[str, ...] = ()
     partial: bool = False

@@ -1,4 +1,4 @@
-"""The HTTP layer of the SDK: one pooled session per client, authentication, retries and errors.
+"""The HTTP layer of the SDK: one session per client over shared pools, auth, retries and errors.
 
 This is the only module that talks HTTP to the API and the only place that
 turns an HTTP answer into a return value (plain dicts and lists decoded from
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     # requests, urllib3 and simplejson load on first use (a client, a request), so that
     # importing the SDK stays fast.
     import requests
+
+    from cloudsigma._transport import Environment
 
 __all__ = [
     "GenericClient",
@@ -97,6 +99,21 @@ def describe_exchange(response: requests.Response, secrets: Iterable[str] = ()) 
         f"{headers_text(response.headers)}\r\n\r\n"
         f"{redact_body(response.content, secrets)}\n-----RESPONSE-END"
     )
+
+
+@functools.lru_cache(maxsize=1024)  # a client asks for the same few URLs again and again
+def _full_url(api_endpoint: str, url: str) -> str:
+    """The absolute URL of ``url`` (a path under the endpoint's path), ending in ``/``."""
+    endpoint = urllib.parse.urlparse(api_endpoint)
+    if url and endpoint.path and url.startswith(endpoint.path):
+        full_url = urllib.parse.urlunparse(endpoint._replace(path=url))
+    else:
+        base = api_endpoint if api_endpoint.endswith("/") else api_endpoint + "/"
+        full_url = urllib.parse.urljoin(base, url[1:] if url.startswith("/") else url)
+    parts = urllib.parse.urlsplit(full_url)
+    if not parts.path.endswith("/"):
+        full_url = urllib.parse.urlunsplit(parts._replace(path=parts.path + "/"))
+    return full_url
 
 
 def _log_level_number(log_level: str | int) -> int | None:
@@ -262,8 +279,16 @@ class GenericClient:
         self._login_lock = threading.Lock()
         import requests
 
+        from cloudsigma._transport import Environment, SharedTransport
+
         self._http = requests.Session()
         self._http.headers["User-Agent"] = USER_AGENT
+        # Cookies, credentials and hooks stay in this Session; the connections under it are
+        # shared with the other clients of the process.
+        transport = SharedTransport()
+        self._http.mount("https://", transport)
+        self._http.mount("http://", transport)
+        self._environment: Environment = Environment()
 
     @classmethod
     def _choose_login_method(cls, login_method: str | None) -> str:
@@ -309,7 +334,12 @@ class GenericClient:
 
     @property
     def http(self) -> requests.Session:
-        """The pooled ``requests.Session`` this client sends everything through."""
+        """The ``requests.Session`` this client sends everything through.
+
+        Its cookies, headers and auth are this client's own; its ``http://`` and
+        ``https://`` adapter takes connections from pools shared by every client of the
+        process (mounting another adapter replaces it, as with any Session).
+        """
         return self._http
 
     @property
@@ -318,7 +348,7 @@ class GenericClient:
         return self._ws_endpoint or conf.config["ws_endpoint"]
 
     def close(self) -> None:
-        """Close the pooled connections."""
+        """Close this client's connections: those of the shared pools no other live client uses."""
         self._http.close()
 
     def __enter__(self) -> GenericClient:
@@ -331,16 +361,7 @@ class GenericClient:
 
     def _get_full_url(self, url: str) -> str:
         """The absolute URL of ``url`` (a path under the endpoint's path), ending in ``/``."""
-        endpoint = urllib.parse.urlparse(self.api_endpoint)
-        if url and endpoint.path and url.startswith(endpoint.path):
-            full_url = urllib.parse.urlunparse(endpoint._replace(path=url))
-        else:
-            base = self.api_endpoint if self.api_endpoint.endswith("/") else self.api_endpoint + "/"
-            full_url = urllib.parse.urljoin(base, url[1:] if url.startswith("/") else url)
-        parts = urllib.parse.urlsplit(full_url)
-        if not parts.path.endswith("/"):
-            full_url = urllib.parse.urlunsplit(parts._replace(path=parts.path + "/"))
-        return full_url
+        return _full_url(self.api_endpoint, url)
 
     def _secrets(self) -> list[str]:
         """Values that must never be logged: the password and the session credentials."""
@@ -370,11 +391,12 @@ class GenericClient:
             kwargs["headers"]["Referer"] = self._get_full_url("/")
         if query_params:
             kwargs["params"] = dict(query_params)
-        kwargs["hooks"] = {
-            "response": wrap_with_log_hook(
+        response_hook = self.response_hook or _no_hook
+        if self.request_log_level:  # collecting the secrets to redact is for logging only
+            response_hook = wrap_with_log_hook(
                 self.request_log_level, self.response_hook, secrets=self._secrets()
             )
-        }
+        kwargs["hooks"] = {"response": response_hook}
         return kwargs
 
     # --- sending ------------------------------------------------------------------------------
@@ -474,8 +496,9 @@ class GenericClient:
             method, full_url, data, files, query_params, headers, authenticate
         )
         policy = Timeout.coerce(timeout) if timeout is not None else self.timeout
-        settings: dict[str, Any] = dict(
-            self._http.merge_environment_settings(prepared.url, {}, None, self.verify, None)
+        # proxies and CA bundle from the environment, read once per host rather than per request
+        settings = self._environment.send_settings(
+            prepared.url or full_url, self.verify, self._http
         )
         settings["stream"] = True  # the body is read by _send_once, which sees it cut off
         retries_done = 0

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from . import fields
-from .backend import Account, Collection, SimpleCollection, new_uuid, ref
+from .backend import Account, Collection, SimpleCollection, new_uuid
 from .billing import current_usage
 from .errors import ApiError, permission, validation
 
@@ -232,104 +232,6 @@ class Generic(SimpleCollection):
         return changes
 
 
-class VirtualRouters(Generic):
-    name = "virtualrouters"
-    create_status = 201
-    delete_status = 202
-    actions = dict.fromkeys(
-        (
-            "enable_nat",
-            "disable_nat",
-            "enable_firewall",
-            "disable_firewall",
-            "enable_firewall_logging",
-            "disable_firewall_logging",
-            "enable_vpn",
-            "disable_vpn",
-            "get_log",
-            "export_key",
-            "get_keys",
-        ),
-        "toggle",
-    )
-
-    def complete(self, account: Account, router: dict) -> dict:
-        configuration = copy.deepcopy(self.backend.seed["vrouter_configuration"])
-        configuration.update(router.get("configuration") or {})
-        router.update(configuration=configuration, status="running", state="created", jobs=[])
-        return router
-
-    def delete(self, account: Account, uuid: str, query: dict) -> Any:
-        super().delete(account, uuid, query)
-        return {}
-
-    def toggle(self, account: Account, uuid: str, body: dict, query: dict):
-        router = self.find(account, uuid, "EDIT")
-        action = query.get("do", "")
-        feature = action.split("_", 1)[-1]
-        configuration = router["configuration"]
-        if action.startswith(("enable_", "disable_")) and feature in configuration:
-            value = configuration[feature]
-            if isinstance(value, dict):
-                value["active"] = action.startswith("enable_")
-            else:
-                configuration[feature] = action.startswith("enable_")
-        job = self.backend.jobs.start(account, f"vrouter_{action}", [router["resource_uri"]])
-        answer = {
-            "action": action,
-            "job": ref("jobs", job["uuid"]),
-            "result": "success",
-            "uuid": uuid,
-        }
-        if action == "get_log":
-            answer["result"] = []
-        return 202, answer
-
-
-class RouterPart(Generic):
-    """Virtual-router sub-resources: create/delete answer 202 with a job."""
-
-    create_status = 202
-    delete_status = 202
-    actions = dict.fromkeys(
-        (
-            "enable",
-            "disable",
-            "enable_logging",
-            "disable_logging",
-            "configure_dhcp",
-            "configure_vpn",
-        ),
-        "configure",
-    )
-
-    def delete(self, account: Account, uuid: str, query: dict) -> Any:
-        super().delete(account, uuid, query)
-        job = self.backend.jobs.start(account, f"{self.name}_delete", [])
-        return {"job": ref("jobs", job["uuid"]), "uuid": uuid}
-
-    def configure(self, account: Account, uuid: str, body: dict, query: dict):
-        obj = self.find(account, uuid, "EDIT")
-        action = query.get("do", "")
-        if action.startswith(("enable", "disable")):
-            obj["active" if "logging" not in action else "logging"] = action.startswith("enable")
-        if isinstance(body, dict):
-            obj.update(
-                {
-                    k: copy.deepcopy(v)
-                    for k, v in body.items()
-                    if k not in ("uuid", "resource_uri", "owner")
-                }
-            )
-        job = self.backend.jobs.start(account, f"{self.name}_{action}", [])
-        return 202, {
-            "action": action,
-            "job": ref("jobs", job["uuid"]),
-            "result": "success",
-            "uuid": uuid,
-        }
-
-
 class BackupSchedulers(Generic):
     """``/backupschedulers/``: snapshot and backup policies that drives point at."""
 
@@ -372,10 +274,6 @@ class BackupSchedulers(Generic):
         return super().prepare(account, values, query)
 
 
-def router_part(name: str) -> type[RouterPart]:
-    return type(name.capitalize(), (RouterPart,), {"name": name})
-
-
 def generic(name: str, **attributes: Any) -> type[Generic]:
     return type(name.capitalize(), (Generic,), dict(attributes, name=name))
 
@@ -396,4 +294,4 @@ class BServers(Collection):
         raise permission("backfilling servers are not enabled for this account")
 
 
-__all__ = ["BServers", "new_uuid", "generic", "router_part"]
+__all__ = ["BServers", "new_uuid", "generic"]

@@ -123,6 +123,7 @@ class Collection:
     short_fields: tuple[str, ...] | None = None
     methods = frozenset({"list", "get", "create", "update", "delete"})
     create_status = 201
+    update_status = 200
     delete_status = 204
     bulk_delete = False
     actions: dict[str, str] = {}
@@ -425,6 +426,8 @@ class Backend:
         self.by_email: dict[str, Account] = {}
         self.owners: dict[tuple[str, str], Account] = {}
         self.has_acls = False
+        #: Statuses of router answers: ``dumps`` (202, as recorded) or ``rst`` (201/200/204).
+        self.vrouter_style = "dumps"
         self._dynamic = 0
         self._counter = 1000
 

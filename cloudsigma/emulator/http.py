@@ -475,7 +475,7 @@ class ApiServer(TransferHandlers):
         body = await self.read_json(request)
         if not isinstance(body, dict):
             raise validation("the request body must be a JSON object")
-        return json_response(200, collection.update(account, uuid, body))
+        return json_response(collection.update_status, collection.update(account, uuid, body))
 
     async def on_delete(
         self, request: web.Request, account: Account, res: str, uuid: str

@@ -15,9 +15,7 @@ from .account import (
     NotificationContacts,
     NotificationPreferences,
     Profile,
-    VirtualRouters,
     generic,
-    router_part,
 )
 from .backend import Collection
 from .billing import (
@@ -36,6 +34,7 @@ from .drives import Drives, DriveUsers, InitUpload, Jobs, LibDrives
 from .network import Acls, FirewallPolicies, Ips, Keypairs, Pubkeys, Tags, Vlans
 from .servers import Servers
 from .snapshots import RemoteSnapshots, Snapshots
+from .vrouters import PARTS, VirtualRouters
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -72,7 +71,6 @@ COLLECTIONS: tuple[type[Collection], ...] = (
     Locations,
     NotificationContacts,
     NotificationPreferences,
-    VirtualRouters,
     BServers,
     UsageSamples,
     type("BurstUsage", (Usage,), {"name": "burstusage"}),
@@ -83,20 +81,8 @@ COLLECTIONS: tuple[type[Collection], ...] = (
     generic("nodes"),
     generic("vpc"),
     generic("vmware_servers", methods=frozenset({"list", "get"})),
-    *(
-        router_part(name)
-        for name in (
-            "lans",
-            "upstream",
-            "ipaliases",
-            "routes",
-            "portforwards",
-            "addressforwards",
-            "vrfwpolicies",
-            "vrfwfilters",
-            "tunnels",
-        )
-    ),
+    VirtualRouters,
+    *PARTS,
 )
 
 

@@ -36,6 +36,7 @@ STATES: dict[str, dict[str, frozenset[str]]] = {
         "transferring": frozenset({"available"}),
     },
     "jobs": {"started": frozenset({"success"})},
+    "virtualrouters": {"creating": frozenset({"running"})},
 }
 
 #: The key holding the status, per resource type (jobs call it ``state``).

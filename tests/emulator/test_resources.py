@@ -194,16 +194,24 @@ def test_currentusage_counts_running_servers_per_cpu_type(api, emu):
     assert usage["intel_cpu"]["using"] == 2000 and usage["cpu"]["using"] == 2000
 
 
-def test_virtual_router_family_create_get_delete(api):
-    router = api.ok("POST", "virtualrouters/", 201, json={"name": "r"})["objects"][0]
-    assert router["configuration"]["lan_interface"] and router["status"] == "running"
-    assert api.ok("GET", f"virtualrouters/{router['uuid']}/")["name"] == "r"
+def test_virtual_router_family_create_get_delete(api, emu):
+    configuration = {"name": "r", "lan_interface": [{"name": "LAN 1", "ip_address": "10.0.1.1/24"}]}
+    router = api.ok("POST", "virtualrouters/", 202, json={"configuration": configuration})
+    router = router["objects"][0]
+    assert router["status"] == "creating" and router["jobs"]
+    emu.advance()
+    got = api.ok("GET", f"virtualrouters/{router['uuid']}/")
+    assert got["status"] == "running" and got["configuration"]["name"] == "r"
+    lan = got["configuration"]["lan_interface"][0]
+    assert api.ok("GET", f"lans/{lan['uuid']}/")["virtual_router"] == router["uuid"]
     toggled = api.action("virtualrouters", router["uuid"], "enable_nat")
     assert toggled["result"] == "success" and toggled["job"]["uuid"]
-    assert api.ok("DELETE", f"virtualrouters/{router['uuid']}/", 202) == {}
-    route = api.ok("POST", "routes/", 202, json={"network": "default"})["objects"][0]
+    route = {"inet": "inet", "network": "10.9.0.0/16", "virtual_router": router["uuid"]}
+    route = api.ok("POST", "routes/", 202, json=route)["objects"][0]
     deleted = api.ok("DELETE", f"routes/{route['uuid']}/", 202)
     assert deleted["uuid"] == route["uuid"] and deleted["job"]["uuid"]
+    assert api.ok("DELETE", f"virtualrouters/{router['uuid']}/", 202) == {}
+    assert api.get(f"lans/{lan['uuid']}/").status_code == 404
 
 
 def test_backfilling_servers_are_forbidden(api):

@@ -27,8 +27,10 @@ from requests.utils import get_environ_proxies
 
 __all__ = ["Environment", "SharedTransport"]
 
-#: Connections kept open per host (urllib3's ``maxsize``; more may be opened, then closed).
-POOL_SIZE = 10
+#: Idle connections kept per host (urllib3's ``maxsize``): enough for the clients of a
+#: default ThreadPoolExecutor (32 workers at most) without urllib3 discarding connections
+#: and warning that the pool is full. Busier moments open more connections, then close them.
+POOL_SIZE = 32
 
 #: Hosts whose pools are kept while no live client uses them; beyond that the least
 #: recently used idle ones are closed.

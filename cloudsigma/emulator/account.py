@@ -1,5 +1,5 @@
 """Per-account singletons (profile, balance, capabilities...), locations, notifications and the
-thinner resource families (virtual routers, backup schedulers, pools)."""
+thinner resource families (backup schedulers, pools, backfilling servers)."""
 
 from __future__ import annotations
 

@@ -422,6 +422,19 @@ class Usage(Collection):
         return []
 
 
+def poll_bound(query: dict, key: str, default: datetime.datetime) -> datetime.datetime:
+    """A ``poll_time`` filter: an ISO date or date-time (UTC unless it says otherwise).
+
+    :raises ApiError: 400 ``validation`` for anything else.
+    """
+    value = query.get(key)
+    try:
+        bound = default if value is None else datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise validation(f"{key} must be an ISO date or date-time, got {value!r}", key)
+    return bound if bound.tzinfo else bound.replace(tzinfo=datetime.timezone.utc)
+
+
 class UsageSamples(Usage):
     """``/usage/``: one poll of what the account uses, taken when asked.
 
@@ -433,11 +446,13 @@ class UsageSamples(Usage):
     own_filters = frozenset({"poll_time_gt", "poll_time_lt"})
 
     def listing(self, account: Account, query: dict) -> list[dict]:
-        poll_time = iso(now())
-        if not query.get("poll_time_gt", "") < poll_time < query.get("poll_time_lt", "~"):
+        moment = now()
+        after = poll_bound(query, "poll_time_gt", datetime.datetime.min)
+        before = poll_bound(query, "poll_time_lt", datetime.datetime.max)
+        if not after < moment < before:
             return []
         return [
-            {"amount": str(amount), "poll_time": poll_time, "resource": resource, "uuid": uuid}
+            {"amount": str(amount), "poll_time": iso(moment), "resource": resource, "uuid": uuid}
             for uuid, resource, amount in self.used(account)
         ]
 

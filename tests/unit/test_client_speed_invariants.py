@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import http.server
 import json
 import os
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 from unit_support import PASSWORD, USERNAME
 
-from cloudsigma import errors
+from cloudsigma import _transport, errors
 from cloudsigma.generic import GenericClient
 from cloudsigma.resource import Drive
 
@@ -183,6 +184,27 @@ def test_closing_one_client_keeps_the_connection_another_live_client_uses(
     assert server.connections == 1
     second.c.close()  # the last user: the pool is closed
     drive(server.url()).get("a")
+    assert server.connections == 2
+
+
+def test_pools_of_hosts_no_live_client_uses_are_closed_beyond_the_limit(
+    server: RecordingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_transport, "MAX_IDLE_HOSTS", 0)
+    kept = drive(server.url())
+    kept.get("a")
+    with serving() as other_server:
+        dropped = drive(server.url())
+        dropped.get("a")
+        del dropped
+        gc.collect()
+        drive(other_server.url()).get("a")  # the pool of `server` is still in use by `kept`
+        kept.get("a")
+        assert server.connections == 1
+        del kept
+        gc.collect()
+        drive(other_server.url()).get("a")  # now nobody uses the pool of `server`
+        drive(server.url()).get("a")
     assert server.connections == 2
 
 

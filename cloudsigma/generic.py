@@ -502,17 +502,22 @@ class GenericClient:
         )
         settings["stream"] = True  # the body is read by _send_once, which sees it cut off
         retries_done = 0
+        maybe_processed = False  # an earlier attempt may have reached the server
         while True:
             try:
                 response = self._send_once(prepared, policy, settings)
             except requests.RequestException as exc:
                 if not self.retry.allows_error(method, exc, retries_done):
                     raise self._transport_error(method, full_url, exc, policy) from exc
+                maybe_processed = maybe_processed or not never_reached_server(exc)
                 delay = self.retry.backoff(retries_done)
                 reason = _root_reason(exc)
             else:
                 hook(response)
                 if not self.retry.allows_status(method, response.status_code, retries_done):
+                    response.deleted_by_earlier_attempt = (  # type: ignore[attr-defined]
+                        maybe_processed and method == "DELETE" and response.status_code == 404
+                    )
                     return response
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 delay = self.retry.backoff(retries_done, retry_after)
@@ -707,6 +712,11 @@ class GenericClient:
         response = self._send(
             method, url, data=body, query_params=query_params, authenticate=authenticate
         )
+        if getattr(response, "deleted_by_earlier_attempt", False):
+            # The first DELETE was lost on its way back; the retry finds the object gone,
+            # which is what was asked for.
+            LOG.info("DELETE %s: gone after a retried attempt", _safe_url(response.url))
+            return None
         if unwrap:
             return self._process_response(response, return_list)
         if response.status_code >= 400:

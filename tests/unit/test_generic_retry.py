@@ -136,6 +136,40 @@ def test_post_not_repeated_after_it_may_have_been_processed(
     assert len(responses.calls) == 1
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [reset_after_sending(), requests.ReadTimeout("read timed out")],
+    ids=["reset", "read-timeout"],
+)
+@responses.activate
+def test_delete_whose_lost_answer_is_followed_by_404_counts_as_deleted(
+    client: GenericClient, sleeps: list[float], failure: Exception
+) -> None:
+    responses.add("DELETE", DRIVES, body=failure)
+    responses.add("DELETE", DRIVES, json=[{"error_type": "notexist"}], status=404)
+    assert client.delete("/drives/") is None
+    assert len(responses.calls) == 2
+
+
+@pytest.mark.parametrize(
+    "earlier",
+    [None, refused(), requests.ConnectTimeout("connect timed out"), 503],
+    ids=["first-attempt", "refused", "connect-timeout", "503"],
+)
+@responses.activate
+def test_delete_404_is_an_error_when_no_earlier_attempt_can_have_deleted(
+    client: GenericClient, sleeps: list[float], earlier: Any
+) -> None:
+    if isinstance(earlier, Exception):
+        responses.add("DELETE", DRIVES, body=earlier)
+    elif earlier is not None:
+        responses.add("DELETE", DRIVES, status=earlier)
+    responses.add("DELETE", DRIVES, json=[{"error_type": "notexist"}], status=404)
+    with pytest.raises(errors.ClientError) as caught:
+        client.delete("/drives/")
+    assert caught.value.status_code == 404
+
+
 @pytest.mark.parametrize("retry", [0, Retry(total=0)])
 @responses.activate
 def test_zero_retries_turns_retrying_off(sleeps: list[float], retry: Any) -> None:

@@ -472,13 +472,18 @@ class Servers(Collection):
         )
         return self.answer("stop", server)
 
-    def shutdown(self, account: Account, uuid: str, body: dict, query: dict):
+    def running_server(self, account: Account, uuid: str, verb: str) -> dict:
+        """The server, which must be running for ``verb`` (shutdown, restart)."""
         server = self.find(account, uuid, "STOP")
         if server["status"] != "running":
             raise permission(
-                f'Cannot shutdown guest in state "{GUEST_STATE.get(server["status"])}". '
+                f'Cannot {verb} guest in state "{GUEST_STATE.get(server["status"])}". '
                 'Guest should be in state "started"'
             )
+        return server
+
+    def shutdown(self, account: Account, uuid: str, body: dict, query: dict):
+        server = self.running_server(account, uuid, "shutdown")
         self.backend.set_status(account, "servers", server, "stopping")
         self.backend.audit(account, self, server, "shutdown_ACPI_send", "")
         self.backend.settle(
@@ -492,12 +497,7 @@ class Servers(Collection):
         return self.answer("shutdown", server)
 
     def restart(self, account: Account, uuid: str, body: dict, query: dict):
-        server = self.find(account, uuid, "STOP")
-        if server["status"] != "running":
-            raise permission(
-                f'Cannot restart guest in state "{GUEST_STATE.get(server["status"])}". '
-                'Guest should be in state "started"'
-            )
+        server = self.running_server(account, uuid, "restart")
         self.backend.set_status(account, "servers", server, "stopping")
 
         def boot_again() -> None:

@@ -8,6 +8,14 @@ import requests
 
 GIB = 1024**3
 
+#: The required fields of a small server; add ``name`` and whatever the test is about.
+SERVER = {"cpu": 1000, "mem": GIB, "vnc_password": "x"}
+
+
+def server_body(name: str = "s", **more: Any) -> dict:
+    """The body of a small server named ``name``, with ``more`` fields."""
+    return {"name": name, **SERVER, **more}
+
 
 class Api:
     """A tiny client: ``api.get("drives/")`` etc. relative to the emulator's API base."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from emulator_support import GIB, assert_api_error
+from emulator_support import GIB, assert_api_error, server_body
 
 START_MESSAGE = 'Cannot start guest in state "started". Guest should be in state "stopped"'
 STOP_MESSAGE = (
@@ -84,7 +86,7 @@ def test_vnc_and_console_urls_need_a_running_server(api, emu, server):
 def test_starting_with_a_drive_that_is_not_ready_is_refused(api):
     created = api.create("drives", name="d", size=GIB, media="disk")
     entry = {"device": "virtio", "dev_channel": "0:0", "drive": created["uuid"]}
-    server = api.create("servers", name="s", cpu=1000, mem=GIB, vnc_password="x", drives=[entry])
+    server = api.create("servers", **server_body(drives=[entry]))
     response = api.post(f"servers/{server['uuid']}/action/", params={"do": "start"}, json={})
     assert_api_error(response, 403, "permission", "creating")
 
@@ -113,17 +115,17 @@ def test_put_on_a_stopped_server_changes_hardware(api, server):
 
 
 def test_new_nics_get_macs_and_defaults(api):
-    server = api.create(
-        "servers",
-        name="s",
-        cpu=1000,
-        mem=GIB,
-        vnc_password="x",
-        nics=[{"ip_v4_conf": {"conf": "dhcp"}}],
-    )
+    server = api.create("servers", **server_body(nics=[{"ip_v4_conf": {"conf": "dhcp"}}]))
     nic = server["nics"][0]
     assert nic["mac"].startswith("22:") and nic["model"] == "virtio"
     assert nic["ip_v4_conf"] == {"conf": "dhcp", "ip": None} and nic["vlan"] is None
+
+
+def fill_in(value: Any, names: dict[str, str]) -> Any:
+    """``value`` with every string that is a key of ``names`` replaced by its value."""
+    if isinstance(value, dict):
+        return {key: fill_in(item, names) for key, item in value.items()}
+    return names.get(value, value) if isinstance(value, str) else value
 
 
 @pytest.mark.parametrize(
@@ -137,34 +139,28 @@ def test_new_nics_get_macs_and_defaults(api):
     ],
 )
 def test_nic_rules_give_400(api, nic, message):
-    vlan = api.ok("GET", "vlans/")["objects"][0]["uuid"]
-    ip = api.ok("GET", "ips/")["objects"][0]["uuid"]
-    text = str(nic).replace("VLAN", vlan).replace("IP", ip)
-    nic = eval(text)  # noqa: S307 - the parametrized literal with real uuids filled in
-    body = {"name": "s", "cpu": 1000, "mem": GIB, "vnc_password": "x", "nics": [nic]}
+    owned = {
+        "VLAN": api.ok("GET", "vlans/")["objects"][0]["uuid"],
+        "IP": api.ok("GET", "ips/")["objects"][0]["uuid"],
+    }
+    body = server_body(nics=[fill_in(nic, owned)])
     assert_api_error(api.post("servers/", json=body), 400, "validation", message)
 
 
 def test_static_ip_is_claimed_and_cannot_be_used_twice(api):
     ip = api.ok("GET", "ips/")["objects"][0]["uuid"]
     nic = {"ip_v4_conf": {"conf": "static", "ip": ip}}
-    server = api.create("servers", name="a", cpu=1000, mem=GIB, vnc_password="x", nics=[nic])
+    server = api.create("servers", **server_body("a", nics=[nic]))
     assert api.ok("GET", f"ips/{ip}/")["server"]["uuid"] == server["uuid"]
-    body = {"name": "b", "cpu": 1000, "mem": GIB, "vnc_password": "x", "nics": [nic]}
+    body = server_body("b", nics=[nic])
     assert_api_error(api.post("servers/", json=body), 400, "validation", "already used")
     api.ok("PUT", f"servers/{server['uuid']}/", json={"nics": []})
     assert api.ok("GET", f"ips/{ip}/")["server"] is None
 
 
 def test_put_matches_nics_by_mac_and_drops_missing_ones(api):
-    server = api.create(
-        "servers",
-        name="s",
-        cpu=1000,
-        mem=GIB,
-        vnc_password="x",
-        nics=[{"ip_v4_conf": {"conf": "dhcp"}}, {"model": "e1000"}],
-    )
+    nics = [{"ip_v4_conf": {"conf": "dhcp"}}, {"model": "e1000"}]
+    server = api.create("servers", **server_body(nics=nics))
     first, second = server["nics"]
     vlan = api.ok("GET", "vlans/")["objects"][0]["uuid"]
     updated = api.ok(
@@ -183,7 +179,7 @@ def test_duplicate_dev_channel_is_400(api, emu):
     drives = [api.create("drives", name=f"d{i}", size=GIB, media="disk") for i in range(2)]
     emu.advance()
     entries = [{"device": "virtio", "dev_channel": "0:0", "drive": d["uuid"]} for d in drives]
-    body = {"name": "s", "cpu": 1000, "mem": GIB, "vnc_password": "x", "drives": entries}
+    body = server_body(drives=entries)
     assert_api_error(api.post("servers/", json=body), 400, "validation", "dev_channel")
 
 
@@ -205,7 +201,7 @@ def test_recursive_delete(api, emu, recurse, deleted):
         {"device": "virtio", "dev_channel": "0:0", "drive": disk["uuid"]},
         {"device": "ide", "dev_channel": "0:1", "drive": cdrom["uuid"]},
     ]
-    server = api.create("servers", name="s", cpu=1000, mem=GIB, vnc_password="x", drives=entries)
+    server = api.create("servers", **server_body(drives=entries))
     params = {"recurse": recurse} if recurse else {}
     assert api.delete(f"servers/{server['uuid']}/", params=params).status_code == 204
     left = {d["name"]: d for d in api.ok("GET", "drives/detail/")["objects"]}
@@ -263,10 +259,7 @@ def test_gpus_and_epcs_are_kept(api, server):
 def test_bulk_create_giving_one_static_ip_twice_creates_nothing(api):
     ip = api.ok("GET", "ips/")["objects"][0]["uuid"]
     nic = {"ip_v4_conf": {"conf": "static", "ip": ip}}
-    servers = [
-        {"name": name, "cpu": 1000, "mem": GIB, "vnc_password": "x", "nics": [nic]}
-        for name in ("a", "b")
-    ]
+    servers = [server_body(name, nics=[nic]) for name in ("a", "b")]
     response = api.post("servers/", json={"objects": servers})
     assert_api_error(response, 400, "validation", "two NICs")
     assert api.ok("GET", "servers/")["meta"]["total_count"] == 0

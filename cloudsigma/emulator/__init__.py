@@ -12,7 +12,7 @@ __all__ = ["Backend", "Emulator"]
 
 def __getattr__(name: str) -> Any:
     if name == "Emulator":
-        from .server import Emulator
+        from .runner import Emulator
 
         return Emulator
     if name == "Backend":

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-from .server import DEFAULT_PASSWORD, DEFAULT_USERNAME, Emulator
+from .runner import DEFAULT_PASSWORD, DEFAULT_USERNAME, Emulator
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -1,50 +1,30 @@
-"""State and behaviour of the emulated API: accounts and their resources, no HTTP.
+"""The aggregate of the emulated API: accounts, sharing, tagging, events, audit, drive images,
+uploads and status transitions around the collections of :mod:`.registry` (no HTTP).
 
-The HTTP layer (:mod:`cloudsigma.emulator.http`) parses a request, calls a :class:`Collection`
-method of :class:`Backend` and serialises what it returns.
+The HTTP layer (:mod:`cloudsigma.emulator.http`) parses a request, calls a collection of
+:class:`Backend` and serialises what it returns.
 """
 
 from __future__ import annotations
 
 import copy
-import datetime
 import json
 import secrets
-import uuid as uuid_module
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from importlib import resources as package_resources
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
-from . import fields
-from .errors import ApiError, notexist, permission, validation
-from .statemachine import Transitions
-from .storage import DriveImage
-from .uploads import Upload
-
-if TYPE_CHECKING:
-    from .drives import Drives, Jobs
-    from .network import Ips, Vlans
-    from .servers import Servers
-    from .snapshots import Snapshots
-
-API = "/api/2.0/"
-
-#: Profile keys of the seeded example person, blanked for every new account.
-PERSONAL_PROFILE_KEYS = (
-    "address",
-    "company",
-    "first_name",
-    "last_name",
-    "my_notes",
-    "nickname",
-    "phone",
-    "postcode",
-    "town",
-    "title",
-    "vat",
-    "country",
-)
+from .models import fields
+from .models.drives import Drives, Jobs
+from .models.errors import ApiError, permission, validation
+from .models.kernel import API, Account, Collection, now, ref
+from .models.network import Ips, Vlans
+from .models.servers import Servers
+from .models.snapshots import Snapshots
+from .models.statemachine import Transitions
+from .models.storage import DriveImage
+from .models.uploads import UploadProgress
+from .registry import build_collections
 
 #: Resource types that produce websocket frames (guide section 7).
 EVENT_TYPES = frozenset(
@@ -68,334 +48,6 @@ def load_data(name: str) -> Any:
     return json.loads(text)
 
 
-def new_uuid() -> str:
-    return str(uuid_module.uuid4())
-
-
-def now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def iso(moment: datetime.datetime | None = None) -> str:
-    """A timestamp as the API writes it: ``2014-06-05T09:50:06.436976+00:00``."""
-    return (moment or now()).isoformat()
-
-
-def ref(resource: str, uuid: str) -> dict:
-    """A reference to another object: ``{"resource_uri", "uuid"}``."""
-    return {"resource_uri": f"{API}{resource}/{uuid}/", "uuid": uuid}
-
-
-class Account:
-    """One customer account with its own objects, profile, balance, global context and log."""
-
-    def __init__(self, email: str, password: str, profile_seed: dict) -> None:
-        self.uuid = new_uuid()
-        self.email = email
-        self.password = password
-        self.owner = {"resource_uri": f"{API}user/{self.uuid}/", "uuid": self.uuid}
-        self.objects: dict[str, dict[str, dict]] = defaultdict(dict)
-        self.profile = dict(profile_seed, uuid=self.uuid, email=email, signup_time=iso())
-        for key in PERSONAL_PROFILE_KEYS:
-            self.profile[key] = ""
-        self.profile["bank_reference"] = email.split("@")[0][:12]
-        self.balance: dict[str, Any] = {
-            "balance": "10000.00",
-            "currency": "EUR",
-            "credit_limit": None,
-        }
-        self.global_context: dict = {}
-        self.logs: list[dict] = []
-
-    def __repr__(self) -> str:
-        return f"<Account {self.email} {self.uuid}>"
-
-
-class Collection:
-    """Behaviour shared by the collections: lookup, listing, bulk create, update, delete.
-
-    A subclass names its resource, its short list fields and what a create, an update and an
-    action do. Objects are stored in the shape the API returns, so a GET serialises them as
-    they are.
-    """
-
-    name = ""
-    short_fields: tuple[str, ...] | None = None
-    methods = frozenset({"list", "get", "create", "update", "delete"})
-    create_status = 201
-    update_status = 200
-    delete_status = 204
-    bulk_delete = False
-    actions: dict[str, str] = {}
-    permissions: tuple[str, ...] = ("LIST", "EDIT")
-    audit_category = ""
-    default_limit = 20
-    shareable = False
-    #: Query parameters that :meth:`listing` interprets itself (not generic filters).
-    own_filters: frozenset[str] = frozenset()
-
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
-
-    # lookup -------------------------------------------------------------
-    def store(self, account: Account) -> dict[str, dict]:
-        return account.objects[self.name]
-
-    def uri(self, uuid: str) -> str:
-        return f"{API}{self.name}/{uuid}/"
-
-    def find(self, account: Account, uuid: str, need: str = "LIST") -> dict:
-        """The object ``uuid`` as ``account`` may see it.
-
-        :raises ApiError: 404 when it does not exist or is not visible, 403 when it is shared
-            without the permission ``need``.
-        """
-        obj = self.store(account).get(uuid)
-        if obj is not None:
-            return obj
-        owner = self.backend.owner_of(self.name, uuid)
-        if owner is not None and owner is not account:
-            granted = self.granted(account, owner, self.store(owner)[uuid])
-            if "LIST" in granted:
-                if need not in granted:
-                    raise permission(f"{self.name} {uuid} is shared without {need} permission")
-                return self.store(owner)[uuid]
-        raise notexist(self.name, uuid)
-
-    def granted(self, viewer: Account, owner: Account, obj: dict) -> set[str]:
-        """The ACL permissions ``viewer`` has on ``obj``, limited to those of this collection."""
-        return self.backend.acl_permissions(viewer, owner, obj) & set(self.permissions)
-
-    def get(self, account: Account, uuid: str) -> dict:
-        """GET one object."""
-        return self.view(account, self.find(account, uuid))
-
-    def view(self, account: Account, obj: dict) -> dict:
-        """``obj`` as ``account`` sees it (ACL ``grantees``/``permissions`` filled in)."""
-        if not self.shareable or not self.backend.has_acls:
-            return obj
-        owner = self.backend.owner_of(self.name, obj.get("uuid", ""))
-        if owner is None:
-            return obj
-        if owner is account:
-            if obj.get("status") == "creating":  # grants show once the object exists
-                return obj
-            grantees = self.backend.grantees(owner, obj, self.permissions)
-            return dict(obj, grantees=grantees) if grantees else obj
-        granted = self.granted(account, owner, obj)
-        # The owner's tags are not the grantee's: a grantee sees none.
-        return dict(obj, permissions=sorted(granted), grantees=[], tags=[])
-
-    def listing(self, account: Account, query: dict) -> list[dict]:
-        """Every object of this collection that ``account`` may list."""
-        own = list(self.store(account).values())
-        if not self.shareable or not self.backend.has_acls:
-            return own
-        shared = [
-            self.view(account, obj)
-            for owner in self.backend.accounts.values()
-            if owner is not account
-            for obj in self.store(owner).values()
-            if "LIST" in self.granted(account, owner, obj)
-        ]
-        return [self.view(account, obj) for obj in own] + shared
-
-    # writes -------------------------------------------------------------
-    def create_many(self, account: Account, items: list, query: dict) -> list[dict]:
-        """Validate every item first, then create them all (never half a bulk request)."""
-        for index, item in enumerate(items):
-            if not isinstance(item, dict):
-                raise validation(f"objects[{index}] must be an object", "objects")
-        prepared = [self.prepare(account, item, query) for item in items]
-        created = [self.commit(account, values) for values in prepared]
-        for obj in created:
-            self.backend.audit(account, self, obj, "create", "")
-        return [self.view(account, obj) for obj in created]
-
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
-        """Check a create body and return the values to store (no state changes)."""
-        raise NotImplementedError
-
-    def commit(self, account: Account, values: dict) -> dict:
-        """Store a prepared object and announce it."""
-        obj = values
-        tags = obj.get("tags")
-        self.store(account)[obj["uuid"]] = obj
-        self.backend.register(self.name, obj["uuid"], account)
-        if tags:
-            obj["tags"] = []
-            self.backend.retag(account, self.name, obj, tags)
-        self.backend.emit(account, self.name, obj)
-        return obj
-
-    def update(self, account: Account, uuid: str, values: dict) -> dict:
-        """PUT: keys present replace the stored value; absent keys keep it."""
-        obj = self.find(account, uuid, "EDIT")
-        changes = self.check_update(account, obj, values)
-        self.apply_update(account, obj, changes)
-        self.backend.audit(account, self, obj, "update", values)
-        self.backend.emit(self.backend.owner_of(self.name, uuid) or account, self.name, obj)
-        return self.view(account, obj)
-
-    def check_update(self, account: Account, obj: dict, values: dict) -> dict:
-        """Validate a PUT body against ``obj`` and return the changes (no state changes)."""
-        raise NotImplementedError
-
-    def apply_update(self, account: Account, obj: dict, changes: dict) -> None:
-        if "tags" in changes:
-            self.backend.retag(account, self.name, obj, changes.pop("tags"))
-        obj.update(changes)
-
-    def delete(self, account: Account, uuid: str, query: dict) -> Any:
-        """DELETE one object; returns the body of the answer (``None`` for 204)."""
-        obj = self.find(account, uuid, "EDIT")
-        self.check_delete(account, obj, query)
-        self.remove(account, obj)
-        return None
-
-    def check_delete(self, account: Account, obj: dict, query: dict) -> None:
-        """Refuse a delete that the state forbids (nothing by default)."""
-
-    def delete_many(self, account: Account, uuids: list[str]) -> None:
-        """Bulk DELETE: check every object, then delete them all."""
-        objs = [self.find(account, uuid, "EDIT") for uuid in uuids]
-        for obj in objs:
-            self.check_delete(account, obj, {})
-        for obj in objs:
-            if obj["uuid"] in self.store(account):
-                self.remove(account, obj)
-
-    def remove(self, account: Account, obj: dict) -> None:
-        """Forget ``obj`` and announce the deletion."""
-        self.store(account).pop(obj["uuid"], None)
-        self.backend.unregister(self.name, obj["uuid"])
-        if "tags" in obj:
-            self.backend.untag_everywhere(account, obj["uuid"])
-        self.backend.audit(account, self, obj, "delete", "")
-        self.backend.emit(account, self.name, obj, deleted=True)
-
-    def action(self, account: Account, uuid: str | None, name: str, body: dict, query: dict):
-        """Run ``?do=name``; returns ``(status, body)``."""
-        method = self.actions.get(name)
-        if method is None:
-            raise validation(f"{self.name} have no action {name!r}", "do")
-        try:
-            return getattr(self, method)(account, uuid, body, query)
-        except ApiError as error:
-            target = self.store(account).get(uuid or "")
-            if target is not None:  # refused actions on existing objects are audited too
-                self.backend.audit(account, self, target, name, body, error)
-            raise
-
-    def schema(self) -> dict:
-        """The Tastypie-style schema of the collection."""
-        schemas = self.backend.schemas
-        if self.name in schemas:
-            entry = schemas[self.name]
-            return entry.get("schema", entry)
-        verbs = {"list": "get", "get": "get", "create": "post", "update": "put",
-                 "delete": "delete"}  # fmt: skip
-        methods = sorted({verbs[m] for m in self.methods})
-        return {
-            "allowed_detail_http_methods": methods,
-            "allowed_list_http_methods": methods,
-            "default_format": "application/json",
-            "default_limit": self.default_limit,
-            "fields": self.schema_fields(),
-            "filtering": {"name": "exact", "uuid": "exact"},
-        }
-
-    def schema_fields(self) -> dict:
-        """Field entries for a collection without a recorded schema."""
-        return {
-            "resource_uri": schema_field("", readonly=True),
-            "uuid": schema_field("", readonly=True),
-        }
-
-
-SCHEMA_TYPES = {bool: "boolean", int: "integer", str: "string", dict: "dict", list: "list"}
-
-
-def schema_field(default: Any, *, readonly: bool = False, required: bool = False) -> dict:
-    """One Tastypie-style field entry, typed after its default value."""
-    return {
-        "type": SCHEMA_TYPES.get(type(default), "string"),
-        "default": default,
-        "readonly": readonly,
-        "required": required,
-        "nullable": default is None,
-        "help_text": "",
-    }
-
-
-class SimpleCollection(Collection):
-    """A collection whose objects are their fields with defaults, plus ``uuid``/``owner``.
-
-    ``defaults`` lists the writable fields with their default values, ``required`` those a
-    create must give. Unknown fields are ignored.
-    """
-
-    defaults: dict[str, Any] = {}
-    required: tuple[str, ...] = ()
-    has_owner = True
-    has_acl_fields = False
-
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
-        for key in self.required:
-            if values.get(key) is None:
-                raise fields.required(key)
-        obj = {
-            key: self.check_value(account, key, values.get(key, default))
-            for key, default in self.defaults.items()
-        }
-        obj["uuid"] = new_uuid()
-        obj["resource_uri"] = self.uri(obj["uuid"])
-        if self.has_owner:
-            obj["owner"] = account.owner
-        if self.has_acl_fields:
-            obj.update(grantees=[], permissions=[])
-        return self.complete(account, obj)
-
-    def complete(self, account: Account, obj: dict) -> dict:
-        """Fill in derived read-only fields of a new object."""
-        return obj
-
-    def schema_fields(self) -> dict:
-        entries = super().schema_fields()
-        for key, default in self.defaults.items():
-            entries[key] = schema_field(default, required=key in self.required)
-        if self.has_owner:
-            entries["owner"] = schema_field(None, readonly=True)
-        return entries
-
-    def check_value(self, account: Account, key: str, value: Any) -> Any:
-        """Validate one writable field (types follow the default's type)."""
-        default = self.defaults[key]
-        if key == "meta":
-            return fields.meta({"meta": value})
-        if key == "tags":
-            return self.backend.tag_refs(account, value)
-        if value is None:
-            return None
-        if default is None:  # a nullable text field
-            return fields.text({key: value}, key, None)
-        checker = {
-            bool: fields.boolean,
-            int: fields.integer,
-            str: fields.text,
-            dict: fields.mapping,
-            list: fields.sequence,
-        }.get(type(default))
-        return checker({key: value}, key) if checker else copy.deepcopy(value)
-
-    def check_update(self, account: Account, obj: dict, values: dict) -> dict:
-        return {
-            key: self.check_value(account, key, values[key])
-            for key in self.defaults
-            if key in values
-        }
-
-
 class Backend:
     """All accounts, their objects, the library, drive images and the state machines.
 
@@ -410,15 +62,13 @@ class Backend:
         self.host = "127.0.0.1"
         self.listeners: list[Callable[[Account, dict], None]] = []
         self.images: dict[str, DriveImage] = {}
-        from .registry import build_collections
-
         self.collections: dict[str, Collection] = build_collections(self)
         self._init_state()
 
     def _init_state(self) -> None:
         self.capabilities: dict = copy.deepcopy(self.seed["capabilities"])
         self.library: dict[str, dict] = {d["uuid"]: d for d in load_data("libdrives.json")}
-        self.uploads: dict[str, Upload] = {}
+        self.uploads: dict[str, UploadProgress] = {}
         #: Meta and tags of the drive a snapshot was taken of, by snapshot uuid.
         self.origins: dict[str, dict] = {}
         self.link_index: dict[str, tuple[Account, str]] = {}
@@ -439,27 +89,27 @@ class Backend:
     # the collections other collections call ---------------------------------
     @property
     def drives(self) -> Drives:
-        return cast("Drives", self.collections["drives"])
+        return cast(Drives, self.collections["drives"])
 
     @property
     def servers(self) -> Servers:
-        return cast("Servers", self.collections["servers"])
+        return cast(Servers, self.collections["servers"])
 
     @property
     def snapshots(self) -> Snapshots:
-        return cast("Snapshots", self.collections["snapshots"])
+        return cast(Snapshots, self.collections["snapshots"])
 
     @property
     def jobs(self) -> Jobs:
-        return cast("Jobs", self.collections["jobs"])
+        return cast(Jobs, self.collections["jobs"])
 
     @property
     def ips(self) -> Ips:
-        return cast("Ips", self.collections["ips"])
+        return cast(Ips, self.collections["ips"])
 
     @property
     def vlans(self) -> Vlans:
-        return cast("Vlans", self.collections["vlans"])
+        return cast(Vlans, self.collections["vlans"])
 
     # accounts -----------------------------------------------------------
     def create_account(self, email: str, password: str | None = None) -> Account:
@@ -668,11 +318,11 @@ class Backend:
         self.host = host
 
     # uploads ---------------------------------------------------------------
-    def start_upload(self, drive: dict) -> Upload:
-        upload = self.uploads[drive["uuid"]] = Upload(drive["size"])
+    def start_upload(self, drive: dict) -> UploadProgress:
+        upload = self.uploads[drive["uuid"]] = UploadProgress(drive["size"])
         return upload
 
-    def upload_of(self, account: Account, drive_uuid: str) -> tuple[dict, Upload]:
+    def upload_of(self, account: Account, drive_uuid: str) -> tuple[dict, UploadProgress]:
         """The drive being uploaded and its progress.
 
         :raises ApiError: 404 for an unknown drive, 403 when it is not being uploaded.
@@ -686,13 +336,15 @@ class Backend:
         return drive, upload
 
     def store_chunk(
-        self, account: Account, drive: dict, upload: Upload, offset: int, data: bytes
+        self, account: Account, drive: dict, upload: UploadProgress, offset: int, data: bytes
     ) -> None:
         """Write bytes of an upload; the drive becomes ``unmounted`` once all bytes are there."""
         self.image(drive["uuid"], drive["size"]).write(offset, data)
         self.received(account, drive, upload, offset, offset + len(data))
 
-    def received(self, account: Account, drive: dict, upload: Upload, start: int, end: int) -> None:
+    def received(
+        self, account: Account, drive: dict, upload: UploadProgress, start: int, end: int
+    ) -> None:
         """Record that ``[start, end)`` of an upload is stored; complete the drive when whole."""
         upload.add(start, end)
         if upload.complete and drive["status"] == "uploading":

@@ -2,23 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from .account import (
-    BackupSchedulers,
-    Balance,
-    BServers,
-    Capabilities,
-    CurrentUsage,
-    GlobalContext,
-    Locations,
-    NotificationContacts,
-    NotificationPreferences,
-    Profile,
-    generic,
-)
-from .backend import Collection
-from .billing import (
+from .models.billing import (
     Discount,
     Groupedsubscriptions,
     Ledger,
@@ -30,14 +14,15 @@ from .billing import (
     Usage,
     UsageSamples,
 )
-from .drives import Drives, DriveUsers, InitUpload, Jobs, LibDrives
-from .network import Acls, FirewallPolicies, Ips, Keypairs, Pubkeys, Tags, Vlans
-from .servers import Servers
-from .snapshots import RemoteSnapshots, Snapshots
-from .vrouters import PARTS, VirtualRouters
-
-if TYPE_CHECKING:
-    from .backend import Backend
+from .models.drives import Drives, DriveUsers, InitUpload, Jobs, LibDrives
+from .models.hosts import BServers, Locations
+from .models.kernel import Aggregate, Collection, generic
+from .models.network import Acls, FirewallPolicies, Ips, Keypairs, Pubkeys, Tags, Vlans
+from .models.notifications import NotificationContacts, NotificationPreferences
+from .models.servers import Servers
+from .models.singletons import Balance, Capabilities, CurrentUsage, GlobalContext, Profile
+from .models.snapshots import BackupSchedulers, RemoteSnapshots, Snapshots
+from .models.vrouters import PARTS, VirtualRouters
 
 COLLECTIONS: tuple[type[Collection], ...] = (
     Drives,
@@ -86,6 +71,6 @@ COLLECTIONS: tuple[type[Collection], ...] = (
 )
 
 
-def build_collections(backend: Backend) -> dict[str, Collection]:
+def build_collections(backend: Aggregate) -> dict[str, Collection]:
     """Instantiate every collection for ``backend``, keyed by URL name."""
     return {cls.name: cls(backend) for cls in COLLECTIONS}

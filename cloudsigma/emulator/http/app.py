@@ -21,13 +21,13 @@ from typing import Any
 
 from aiohttp import web
 
-from . import fields
-from .account import Singleton
-from .backend import Account, Backend
-from .errors import ApiError, permission, validation
-from .faults import FaultInjector
-from .listing import make_filter, order, page, select_fields
-from .transfer import TransferHandlers
+from ..backend import Backend
+from ..faults import FaultInjector
+from ..models import fields
+from ..models.errors import ApiError, permission, validation
+from ..models.kernel import Account, Singleton
+from ..models.listing import make_filter, order, page, select_fields
+from .transfers import TransferHandlers
 
 LOG = logging.getLogger("cloudsigma.emulator")
 

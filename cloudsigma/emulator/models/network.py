@@ -7,8 +7,8 @@ import hashlib
 from typing import Any
 
 from . import fields
-from .backend import Account, Collection, SimpleCollection, ref
 from .errors import notexist, validation
+from .kernel import Account, Collection, SimpleCollection, ref
 
 TAGGABLE = (
     "servers",

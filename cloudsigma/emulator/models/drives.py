@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 from . import fields
-from .backend import API, Account, Collection, SimpleCollection, iso, new_uuid, now, ref
-from .errors import ApiError, concurrency, notexist, permission, validation
+from .errors import concurrency, notexist, permission, validation
+from .kernel import API, Account, Collection, SimpleCollection, iso, new_uuid, now, ref
 
 MEDIA = ("disk", "cdrom")
 STORAGE_TYPES = ("dssd", "zadara", "nvme", "local_nvme", "magnetic", "ssd")
@@ -171,7 +171,7 @@ class Drives(Collection):
 
     def servers_of(self, drive: dict) -> list[dict]:
         owner = self.backend.owner_of("drives", drive["uuid"])
-        servers = self.backend.servers
+        servers = self.backend.collections["servers"]
         found = []
         for mount in drive.get("mounted_on") or ():
             server_owner = self.backend.owner_of("servers", mount["uuid"]) or owner
@@ -366,10 +366,10 @@ class Drives(Collection):
             )
 
     def remove(self, account: Account, drive: dict) -> None:
-        servers = self.backend.servers
         for server in self.servers_of(drive):
-            servers.detach_drive(account, server, drive["uuid"])
-        snapshots = self.backend.snapshots
+            server["drives"] = [a for a in server["drives"] if a["drive"]["uuid"] != drive["uuid"]]
+            self.backend.emit(account, "servers", server)
+        snapshots = self.backend.collections["snapshots"]
         for snap in list(snapshots.store(account).values()):
             if snap["drive"]["uuid"] == drive["uuid"]:
                 snapshots.remove(account, snap)
@@ -433,7 +433,7 @@ class Drives(Collection):
     def start_clone(
         self, account: Account, source: dict, drive: dict, job_children: list | None
     ) -> dict:
-        job = self.backend.jobs.start(
+        job = self.sibling("jobs", Jobs).start(
             account, "drive_clone", [source["resource_uri"], drive["resource_uri"]]
         )
         if job_children is not None:
@@ -501,7 +501,7 @@ class LibDrives(Collection):
         return drive
 
     def clone(self, account: Account, uuid: str, body: dict, query: dict):
-        drive = self.backend.drives.clone_drive(account, self.find(account, uuid), body)
+        drive = self.sibling("drives", Drives).clone_drive(account, self.find(account, uuid), body)
         return 202, {"objects": [drive]}
 
 
@@ -512,17 +512,17 @@ class InitUpload(Collection):
     methods = frozenset({"create"})
 
     def store(self, account: Account) -> dict[str, dict]:
-        return self.backend.drives.store(account)
+        return self.sibling("drives", Drives).store(account)
 
     def prepare(self, account: Account, values: dict, query: dict) -> dict:
-        drive = self.backend.drives.prepare(account, values, query, exact=True)
+        drive = self.sibling("drives", Drives).prepare(account, values, query, exact=True)
         drive["status"] = "uploading"
         return drive
 
     def commit(self, account: Account, values: dict) -> dict:
-        drive = self.backend.drives.commit(account, values)
+        drive = self.sibling("drives", Drives).commit(account, values)
         self.backend.start_upload(drive)
-        self.backend.audit(account, self.backend.drives, drive, "init_upload", "")
+        self.backend.audit(account, self.sibling("drives", Drives), drive, "init_upload", "")
         return drive
 
 
@@ -536,7 +536,7 @@ class DriveUsers(SimpleCollection):
         drive_uuid = fields.ref_uuid(values.get("drive"), "drive") if "drive" in values else None
         if drive_uuid is None:
             raise fields.required("drive")
-        drive = self.backend.drives.find(account, drive_uuid, "EDIT")
+        drive = self.sibling("drives", Drives).find(account, drive_uuid, "EDIT")
         if drive_uuid in self.store(account):
             raise validation(f"drive {drive_uuid} already has a user count", "drive")
         return {
@@ -571,12 +571,9 @@ class DriveUsers(SimpleCollection):
         return {"objects": [self.public(entry)]}
 
     def check_delete(self, account: Account, entry: dict, query: dict) -> None:
-        drive = self.backend.drives.store(account).get(entry["uuid"])
+        drive = self.sibling("drives", Drives).store(account).get(entry["uuid"])
         if drive is not None and drive["mounted_on"]:
             raise permission(f"drive {entry['uuid']} is mounted; detach it first")
 
     def remove(self, account: Account, entry: dict) -> None:
         self.store(account).pop(entry["uuid"], None)
-
-
-__all__ = ["ApiError", "API", "DriveUsers", "Drives", "InitUpload", "Jobs", "LibDrives"]

@@ -8,8 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from . import fields
-from .backend import Account, Collection, iso, new_uuid, now
 from .errors import payment, validation
+from .kernel import Account, Collection, iso, new_uuid, now
+from .network import Ips, Vlans
 
 SUBSCRIBABLE = (
     "dssd",
@@ -207,8 +208,8 @@ class Subscriptions(Collection):
         number = int(subscription["id"])
         if subscription["resource"] == "ip":
             address = f"31.{171 + number // 65536 % 50}.{number // 256 % 256}.{number % 256}"
-            return self.backend.ips.add(account, address, number)["uuid"]
-        return self.backend.vlans.add(account, new_uuid(), number)["uuid"]
+            return self.sibling("ips", Ips).add(account, address, number)["uuid"]
+        return self.sibling("vlans", Vlans).add(account, new_uuid(), number)["uuid"]
 
     def charge(self, account: Account, amount: Decimal, subscription: dict) -> None:
         """Take ``amount`` from the balance and write a ledger entry for it."""

@@ -6,7 +6,7 @@ import secrets
 import time
 
 
-class Upload:
+class UploadProgress:
     """The progress of one drive upload.
 
     :param size: the exact drive size in bytes.

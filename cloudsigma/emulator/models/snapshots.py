@@ -1,13 +1,16 @@
-"""Snapshots and remote snapshots of drives (guide 4.4 and 4.5)."""
+"""Snapshots and remote snapshots of drives (guide 4.4 and 4.5), and the backup schedulers
+that take them."""
 
 from __future__ import annotations
 
 import datetime
 
 from . import fields
-from .backend import Account, Collection, iso, new_uuid, now, ref
-from .drives import MEDIA, clone_name
+from .drives import MEDIA, Drives, clone_name
 from .errors import permission, validation
+from .kernel import Account, Collection, Generic, new_uuid, now, ref
+
+BACKUP_TYPES = ("snapshot", "backup", "dr", "migration")
 
 
 class Snapshots(Collection):
@@ -23,7 +26,7 @@ class Snapshots(Collection):
     def prepare(self, account: Account, values: dict, query: dict) -> dict:
         if values.get("drive") is None:
             raise fields.required("drive")
-        drives = self.backend.drives
+        drives = self.sibling("drives", Drives)
         drive = drives.find(account, fields.ref_uuid(values["drive"], "drive"), "EDIT")
         if not drive["runtime"].get("is_snapshotable", True) and drive["status"] != "mounted":
             raise permission(f"drive {drive['uuid']} cannot be snapshotted now")
@@ -52,7 +55,7 @@ class Snapshots(Collection):
 
     def commit(self, account: Account, values: dict) -> dict:
         snapshot = super().commit(account, values)
-        drive = self.backend.drives.store(account)[snapshot["drive"]["uuid"]]
+        drive = self.sibling("drives", Drives).store(account)[snapshot["drive"]["uuid"]]
         drive["snapshots"].append(ref("snapshots", snapshot["uuid"]))
         self.remember_origin(snapshot, drive)
         self.backend.emit(account, "drives", drive)
@@ -75,7 +78,7 @@ class Snapshots(Collection):
         return changes
 
     def remove(self, account: Account, snapshot: dict) -> None:
-        drive = self.backend.drives.store(account).get(snapshot["drive"]["uuid"])
+        drive = self.sibling("drives", Drives).store(account).get(snapshot["drive"]["uuid"])
         if drive is not None:
             drive["snapshots"] = [s for s in drive["snapshots"] if s["uuid"] != snapshot["uuid"]]
             self.backend.emit(account, "drives", drive)
@@ -90,7 +93,7 @@ class Snapshots(Collection):
                 f"snapshot {uuid} is {snapshot['status']}; wait until it is "
                 "available before cloning it"
             )
-        drives = self.backend.drives
+        drives = self.sibling("drives", Drives)
         source = drives.store(account).get(snapshot["drive"]["uuid"])
         drive = self.clone_to_drive(account, snapshot, source, body)
         return 202, drive
@@ -108,7 +111,7 @@ class Snapshots(Collection):
     def clone_to_drive(
         self, account: Account, snapshot: dict, source: dict | None, body: dict
     ) -> dict:
-        drives = self.backend.drives
+        drives = self.sibling("drives", Drives)
         meta = source or snapshot.get("drive_meta") or {}
         origin = self.backend.origins.get(snapshot["uuid"], {})
         name = fields.text(body, "name", None) or clone_name(
@@ -140,7 +143,7 @@ class RemoteSnapshots(Snapshots):
     def prepare(self, account: Account, values: dict, query: dict) -> dict:
         if values.get("drive") is None:
             raise fields.required("drive")
-        drives = self.backend.drives
+        drives = self.sibling("drives", Drives)
         drive = drives.find(account, fields.ref_uuid(values["drive"], "drive"), "EDIT")
         for other in self.store(account).values():
             if other["drive"]["uuid"] != drive["uuid"]:
@@ -166,7 +169,7 @@ class RemoteSnapshots(Snapshots):
 
     def commit(self, account: Account, values: dict) -> dict:
         snapshot = Collection.commit(self, account, values)
-        drive = self.backend.drives.store(account)[snapshot["drive"]["uuid"]]
+        drive = self.sibling("drives", Drives).store(account)[snapshot["drive"]["uuid"]]
         drive["remote_snapshots"].append(ref("remotesnapshots", snapshot["uuid"]))
         self.remember_origin(snapshot, drive)
 
@@ -193,7 +196,7 @@ class RemoteSnapshots(Snapshots):
         self.require_available(snapshot)
 
     def remove(self, account: Account, snapshot: dict) -> None:
-        drive = self.backend.drives.store(account).get(snapshot["drive"]["uuid"])
+        drive = self.sibling("drives", Drives).store(account).get(snapshot["drive"]["uuid"])
         if drive is not None:
             drive["remote_snapshots"] = [
                 s for s in drive["remote_snapshots"] if s["uuid"] != snapshot["uuid"]
@@ -208,4 +211,43 @@ class RemoteSnapshots(Snapshots):
         return 202, self.clone_to_drive(account, snapshot, None, body)
 
 
-__all__ = ["RemoteSnapshots", "Snapshots", "iso"]
+class BackupSchedulers(Generic):
+    """``/backupschedulers/``: snapshot and backup policies that drives point at."""
+
+    name = "backupschedulers"
+    defaults = {
+        "name": "",
+        "type": "snapshot",
+        "meta": {},
+        "tags": [],
+        "enable_backup_policy_notifications": True,
+        "enable_retention_policy_notifications": True,
+        "incremental_backup": {},
+        "initial_backup": {},
+        "is_default": False,
+        "is_enabled": True,
+        "manual_incremental_backup": "",
+        "orchestrator_timezone": "",
+        "remote_location": "",
+        "retention_policy": {},
+        "user_timezone": "Etc/UTC",
+    }
+    required = ("type",)
+    has_acl_fields = True
+    short_fields = (
+        "is_default",
+        "is_enabled",
+        "meta",
+        "name",
+        "orchestrator_timezone",
+        "owner",
+        "remote_location",
+        "resource_uri",
+        "type",
+        "user_timezone",
+        "uuid",
+    )
+
+    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+        fields.choice(values, "type", BACKUP_TYPES)
+        return super().prepare(account, values, query)

@@ -8,8 +8,10 @@ import secrets
 from typing import Any, cast
 
 from . import fields
-from .backend import Account, SimpleCollection, new_uuid, ref
+from .drives import Jobs
 from .errors import validation
+from .kernel import Account, SimpleCollection, new_uuid, ref
+from .network import Vlans
 
 #: Statuses of the two answer styles. The recorded exchanges answer 202 (``dumps``, the
 #: default); the rst pages and the oldest router dump show 201/200/204 (``rst``).
@@ -239,7 +241,7 @@ class RouterStyled(SimpleCollection):
 
     def add_job(self, account: Account, obj: dict, operation: str) -> dict:
         """Start a job for ``operation`` on ``obj`` and list it in the object's ``jobs``."""
-        job = self.backend.jobs.start(account, operation, [obj["resource_uri"]])
+        job = self.sibling("jobs", Jobs).start(account, operation, [obj["resource_uri"]])
         obj.setdefault("jobs", []).append(ref("jobs", job["uuid"]))
         return ref("jobs", job["uuid"])
 
@@ -265,7 +267,7 @@ class VirtualRouters(RouterStyled):
         given = fields.mapping(values, "configuration", {})
         for lan in entries(given, "lan_interface"):
             if lan.get("vlan") is not None:
-                self.backend.vlans.find(account, fields.ref_uuid(lan["vlan"], "vlan"))
+                self.sibling("vlans", Vlans).find(account, fields.ref_uuid(lan["vlan"], "vlan"))
         router_type = fields.text(values, "type", "basic")
         address = f"{UPSTREAM_NET}{10 + len(self.store(account)) % 240}"
         uuid = new_uuid()
@@ -442,7 +444,9 @@ class RouterPart(RouterStyled):
         self.remove(account, part)
         if self.delete_status == 204:
             return None
-        job = self.backend.jobs.start(account, f"{self.name}_delete", [part["resource_uri"]])
+        job = self.sibling("jobs", Jobs).start(
+            account, f"{self.name}_delete", [part["resource_uri"]]
+        )
         return {"job": ref("jobs", job["uuid"]), "uuid": uuid}
 
     def configure(self, account: Account, uuid: str, body: dict, query: dict) -> tuple[int, dict]:

@@ -9,9 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 from . import fields
-from .backend import Account, Collection, iso, new_uuid, ref
-from .drives import clone_name, steady_status
+from .drives import Drives, Jobs, clone_name, steady_status
 from .errors import payment, permission, validation
+from .kernel import Account, Collection, iso, new_uuid, ref
+from .network import Ips, Vlans
 
 DEVICES = ("virtio", "ide", "scsi", "sata")
 CPU_TYPES = ("amd", "intel", "vmware", "sparc_t4", "sparc_t5")
@@ -86,7 +87,7 @@ class Servers(Collection):
     def check_drives(self, account: Account, entries: Any) -> list[dict]:
         if not isinstance(entries, list):
             raise validation("drives must be a list", "drives")
-        drives = self.backend.drives
+        drives = self.sibling("drives", Drives)
         attached, channels, seen = [], set(), set()
         for entry in entries:
             if not isinstance(entry, dict):
@@ -146,7 +147,7 @@ class Servers(Collection):
         ip_v6 = self.check_ip_conf(account, entry.get("ip_v6_conf"), server_uuid, claimed)
         vlan = None
         if entry.get("vlan") is not None:
-            vlans = self.backend.vlans
+            vlans = self.sibling("vlans", Vlans)
             vlan = ref(
                 "vlans",
                 vlans.find(account, fields.ref_uuid(entry["vlan"], "vlan"), "ATTACH")["uuid"],
@@ -189,7 +190,7 @@ class Servers(Collection):
             return {"conf": kind, "ip": None}
         if given is None:
             raise validation("a static NIC needs an ip", "ip")
-        ip = self.backend.ips.find(account, fields.ref_uuid(given, "ip"), "ATTACH")
+        ip = self.sibling("ips", Ips).find(account, fields.ref_uuid(given, "ip"), "ATTACH")
         holder = ip.get("server")
         if (holder is not None and holder["uuid"] != server_uuid) or ip["uuid"] in claimed:
             raise validation(f"IP {ip['uuid']} is already used by another server", "ip")
@@ -279,8 +280,8 @@ class Servers(Collection):
             self.set_mount(account, server, drive_uuid, False)
         for drive_uuid in new - old:
             self.set_mount(account, server, drive_uuid, True)
-        self.backend.ips.link_server(account, server, old_nics)
-        self.backend.vlans.link_server(account, server, old_nics)
+        self.sibling("ips", Ips).link_server(account, server, old_nics)
+        self.sibling("vlans", Vlans).link_server(account, server, old_nics)
 
     def set_mount(self, account: Account, server: dict, drive_uuid: str, mounted: bool) -> None:
         owner = self.backend.owner_of("drives", drive_uuid)
@@ -293,11 +294,6 @@ class Servers(Collection):
             self.backend.set_status(owner, "drives", drive, steady_status(drive))
         else:
             self.backend.emit(owner, "drives", drive)
-
-    def detach_drive(self, account: Account, server: dict, drive_uuid: str) -> None:
-        """Remove a drive from a server's list (the drive is being deleted)."""
-        server["drives"] = [a for a in server["drives"] if a["drive"]["uuid"] != drive_uuid]
-        self.backend.emit(account, "servers", server)
 
     # update -------------------------------------------------------------------
     def check_update(self, account: Account, server: dict, values: dict) -> dict:
@@ -364,7 +360,7 @@ class Servers(Collection):
         recurse = query.get("recurse")
         media = {"all_drives": ("disk", "cdrom"), "disks": ("disk",), "cdroms": ("cdrom",)}
         doomed = []
-        drives = self.backend.drives
+        drives = self.sibling("drives", Drives)
         for attachment in server["drives"]:
             drive = drives.store(account).get(attachment["drive"]["uuid"])
             if recurse and drive is not None and drive["media"] in media[recurse]:
@@ -403,7 +399,7 @@ class Servers(Collection):
         return self.answer("start", server)
 
     def check_startable(self, account: Account, server: dict) -> None:
-        drives = self.backend.drives
+        drives = self.sibling("drives", Drives)
         for attachment in server["drives"]:
             drive = drives.find(account, attachment["drive"]["uuid"])
             if drive.get("owner") is not None and drive["status"] != "mounted":
@@ -545,7 +541,7 @@ class Servers(Collection):
         source = self.find(account, uuid, "CLONE")
         name = fields.text(body, "name", None)
         fresh_password = fields.boolean(body, "random_vnc_password", False)
-        drives = self.backend.drives
+        drives = self.sibling("drives", Drives)
         for attachment in source["drives"]:
             drive = drives.find(account, attachment["drive"]["uuid"])
             if drive["media"] == "disk":
@@ -574,7 +570,7 @@ class Servers(Collection):
             nics=[self.cloned_nic(nic) for nic in source["nics"]],
             vnc_password=secrets.token_urlsafe(6)[:8] if fresh_password else source["vnc_password"],
         )
-        job = self.backend.jobs.start(
+        job = self.sibling("jobs", Jobs).start(
             account, "server_clone", [source["resource_uri"], server["resource_uri"]], children
         )
         server["jobs"] = [ref("jobs", job["uuid"])]
@@ -597,7 +593,7 @@ class Servers(Collection):
             "context", "allocation_pool", "auto_start",
         )  # fmt: skip
         context = {k: v for k, v in server.items() if k not in hidden}
-        drives = self.backend.drives
+        drives = self.sibling("drives", Drives)
         keys = (
             "uuid",
             "name",
@@ -630,7 +626,7 @@ class Servers(Collection):
         conf = nic["ip_v4_conf"]
         address = (conf or {}).get("ip") or ((nic["runtime"] or {}).get("ip_v4"))
         if conf is not None and address is not None:
-            ip = self.backend.ips.store(account).get(address["uuid"], {})
+            ip = self.sibling("ips", Ips).store(account).get(address["uuid"], {})
             entry["ip_v4_conf"] = dict(
                 conf,
                 ip={

@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from .backend import Account, Backend
-from .http import MAX_JSON_BODY, ApiServer
+from .backend import Backend
+from .http.app import MAX_JSON_BODY, ApiServer
+from .models.kernel import Account
 
 DEFAULT_USERNAME = "test@example.com"
 DEFAULT_PASSWORD = "emulator-test-password"

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, web
 
-from . import fields
-from .backend import Account
-from .errors import ApiError, notexist, permission, validation
-from .uploads import resumable_range
+from ..models import fields
+from ..models.errors import ApiError, notexist, permission, validation
+from ..models.kernel import Account
+from ..models.uploads import resumable_range
 
 if TYPE_CHECKING:
-    from .backend import Backend
+    from ..backend import Backend
 
 BLOCK = 1024 * 1024
 RESUMABLE_FIELDS = ("resumableChunkNumber", "resumableChunkSize", "resumableTotalSize")
@@ -227,7 +227,7 @@ class TransferHandlers:
         account_uuid, expiry = self.async_tokens.get(token, ("", 0.0))
         account = self.backend.accounts.get(account_uuid)
         if account is None or expiry < time.monotonic():
-            from .http import unauthorized
+            from .app import unauthorized
 
             return unauthorized(
                 "the websocket needs a fresh async_auth cookie from "
@@ -270,6 +270,3 @@ class TransferHandlers:
                 getter.cancel()
                 return
             await socket.send_str(getter.result())
-
-
-__all__ = ["Account", "TransferHandlers"]

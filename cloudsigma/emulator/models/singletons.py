@@ -1,0 +1,93 @@
+"""The per-account singletons: profile, balance, capabilities, current usage, global context."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from . import fields
+from .billing import current_usage
+from .errors import validation
+from .kernel import Account, Singleton
+
+CLONE_NAMING = ("NONE", "COUNTER", "DATE", "TIMESTAMP")
+PROFILE_READONLY = (
+    "uuid",
+    "email",
+    "state",
+    "currency",
+    "bank_reference",
+    "tax_name",
+    "tax_rate",
+    "network_restrictions",
+)
+
+
+class Profile(Singleton):
+    name = "profile"
+    methods = frozenset({"get", "update"})
+
+    def read(self, account: Account) -> dict:
+        return account.profile
+
+    def write(self, account: Account, values: Any) -> tuple[int, dict]:
+        if not isinstance(values, dict):
+            raise validation("the profile must be an object")
+        changes = {}
+        for key, value in values.items():
+            if key in PROFILE_READONLY or key not in account.profile and key != "meta":
+                continue
+            if key == "clone_naming":
+                changes[key] = fields.choice(values, key, CLONE_NAMING)
+            elif key == "meta":
+                changes[key] = fields.meta(values)
+            elif isinstance(account.profile[key], bool):
+                changes[key] = fields.boolean(values, key)
+            elif value is None or isinstance(value, str):
+                changes[key] = fields.text(values, key, None)
+            elif isinstance(value, int | float) and not isinstance(account.profile[key], str):
+                changes[key] = str(value) if isinstance(value, float) else value
+            else:
+                raise validation(f"{key} must be a string", key)
+        account.profile.update(changes)
+        self.backend.emit(
+            account, "profile", dict(account.profile, resource_uri="/api/2.0/profile/")
+        )
+        return 200, account.profile
+
+
+class Balance(Singleton):
+    name = "balance"
+
+    def read(self, account: Account) -> dict:
+        return account.balance
+
+
+class Capabilities(Singleton):
+    name = "capabilities"
+
+    def read(self, account: Account) -> dict:
+        return self.backend.capabilities
+
+
+class CurrentUsage(Singleton):
+    name = "currentusage"
+
+    def read(self, account: Account) -> dict:
+        return current_usage(self.backend, account)
+
+
+class GlobalContext(Singleton):
+    """``/global_context/``: a POSTed dict replaces the old one."""
+
+    name = "global_context"
+    methods = frozenset({"get", "update", "create"})
+
+    def read(self, account: Account) -> dict:
+        return account.global_context
+
+    def write(self, account: Account, values: Any) -> tuple[int, dict]:
+        if not isinstance(values, dict):
+            raise validation("the global context must be an object")
+        account.global_context = copy.deepcopy(values)
+        return 200, account.global_context

@@ -1,36 +1,25 @@
 """Seeded fault injection for the emulator's API: errors, resets, latency and cut-off bodies.
 
 A spec such as ``seed=7,503=0.02,429=0.02,reset_before=0.02,reset_after=0.02,latency=0.05:0.2,
-truncate=0.01`` is parsed by :func:`parse_faults`; :class:`FaultInjector` applies it to requests
-under ``/api/2.0/`` and serves its configuration and counters at ``/_emulator/faults``.
+truncate=0.01`` is parsed by :func:`parse_faults`; :class:`FaultInjector` draws the fault of
+each request under ``/api/2.0/`` and counts them. :mod:`cloudsigma.emulator.http.faults` applies
+the draws to the answers and serves the configuration and counters at ``/_emulator/faults``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import random
-import socket
-import struct
 import threading
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-from aiohttp import web
 
 __all__ = ["FAULT_KINDS", "FaultConfig", "FaultError", "FaultInjector", "parse_faults"]
 
 #: The faults that replace or spoil an answer, in the order a draw walks them.
 FAULT_KINDS = ("503", "429", "reset_before", "reset_after", "truncate")
 API_PREFIX = "/api/2.0/"
-CONTROL_PATHS = ("/_emulator/faults", "/_emulator/faults/")
-JSON_HEADERS = {"Content-Type": "application/json"}
-ERROR_MESSAGES = {
-    "503": ("concurrency", "the service is temporarily overloaded; try again"),
-    "429": ("ratelimit", "too many requests; retry after the time in Retry-After"),
-}
 
 
 class FaultError(ValueError):
@@ -189,11 +178,7 @@ def parse_faults(spec: str | Mapping[str, Any] | FaultConfig | None) -> FaultCon
 
 
 class FaultInjector:
-    """Applies a :class:`FaultConfig` to API requests and counts what it injected.
-
-    ``install(app)`` must run before the application's other routes are added, so
-    that ``/_emulator/faults`` is matched before any catch-all control route.
-    """
+    """Draws the faults of a :class:`FaultConfig` for API requests and counts them."""
 
     def __init__(self, spec: str | Mapping[str, Any] | FaultConfig | None = None) -> None:
         self._lock = threading.Lock()
@@ -244,86 +229,7 @@ class FaultInjector:
                     return kind, delay
             return None, delay
 
-    def _count(self, kind: str) -> None:
+    def count(self, kind: str) -> None:
+        """Count one injected fault of ``kind``."""
         with self._lock:
             self.counts[kind] += 1
-
-    # --- aiohttp -------------------------------------------------------------------------------
-
-    def install(self, app: web.Application) -> None:
-        """Add the ``/_emulator/faults`` routes and the fault middleware (outermost) to ``app``."""
-        for path in CONTROL_PATHS:
-            app.router.add_get(path, self.control_get)
-            app.router.add_post(path, self.control_post)
-        app.middlewares.insert(0, self.middleware)
-
-    async def control_get(self, request: web.Request) -> web.Response:
-        return web.json_response(self.report())
-
-    async def control_post(self, request: web.Request) -> web.Response:
-        try:
-            body = json.loads(await request.read() or b"{}")
-            if not isinstance(body, (dict, str)):
-                raise FaultError('send a JSON object of settings, or {"spec": "..."}')
-            self.configure(body)
-        except (ValueError, FaultError) as error:
-            problem = [
-                {"error_point": None, "error_type": "validation", "error_message": str(error)}
-            ]
-            return web.json_response(problem, status=400)
-        return web.json_response(self.report())
-
-    @web.middleware
-    async def middleware(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        kind, delay = self.draw(request.method, request.path)
-        if delay:
-            await asyncio.sleep(delay)
-        if kind is None:
-            return await handler(request)
-        self._count(kind)
-        if kind in ERROR_MESSAGES:
-            return self.error_answer(kind)
-        if kind == "reset_before":
-            return self.reset(request)
-        response = await handler(request)
-        if kind == "reset_after":
-            return self.reset(request)
-        return await self.truncate(request, response)
-
-    def error_answer(self, kind: str) -> web.Response:
-        error_type, message = ERROR_MESSAGES[kind]
-        body = [{"error_point": None, "error_type": error_type, "error_message": message}]
-        response = web.Response(status=int(kind), text=json.dumps(body), headers=JSON_HEADERS)
-        if kind == "429":
-            response.headers["Retry-After"] = f"{self.config.retry_after:g}"
-        return response
-
-    @staticmethod
-    def reset(request: web.Request) -> web.StreamResponse:
-        """Drop the connection with a TCP reset; nothing of the answer is sent."""
-        transport = request.transport
-        if transport is not None:
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            transport.abort()
-        # never sent: aiohttp finds the transport closed and drops it quietly
-        return web.Response(status=204)
-
-    async def truncate(
-        self, request: web.Request, response: web.StreamResponse
-    ) -> web.StreamResponse:
-        """Promise the whole body in Content-Length, send half of it, then close."""
-        body = getattr(response, "body", None)
-        if not isinstance(body, bytes) or not body or request.method == "HEAD":
-            return response
-        cut = web.StreamResponse(status=response.status, headers=response.headers)
-        cut.content_length = len(body)
-        await cut.prepare(request)
-        await cut.write(body[: len(body) // 2])
-        transport = request.transport
-        if transport is not None:
-            transport.close()
-        return cut

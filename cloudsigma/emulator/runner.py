@@ -11,10 +11,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from aiohttp import web
-
 from .backend import Backend
-from .http.app import MAX_JSON_BODY, ApiServer
+from .http.app import ApiServer, Listener
+from .http.parsing import MAX_JSON_BODY
 from .models.kernel import Account
 
 DEFAULT_USERNAME = "test@example.com"
@@ -72,7 +71,7 @@ class Emulator:
         self._workdir: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
+        self._runner: Listener | None = None
         self._serial: dict[str, Any] = {}
         self.backend.create_account(username, password)
 
@@ -165,19 +164,12 @@ class Emulator:
         ready.set()
         loop.run_forever()
         if self._runner is not None:
-            loop.run_until_complete(self._runner.cleanup())
+            loop.run_until_complete(self._runner.close())
         loop.close()
 
     async def _listen(self, ssl_context: ssl.SSLContext | None) -> None:
-        self._runner = web.AppRunner(
-            self.api.app(), access_log=None, handle_signals=False, shutdown_timeout=2.0
-        )
-        await self._runner.setup()
-        site = web.TCPSite(
-            self._runner, self.host, self.port, ssl_context=ssl_context, reuse_address=True
-        )
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        self._runner = Listener(self.api, self.host, self.port, ssl_context)
+        self.port = await self._runner.start()
 
     def stop(self) -> None:
         """Stop listening and release temporary files; calling it again does nothing."""

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from reliability_support import EXAMPLES, LONG, state_snapshot
 
-from cloudsigma.emulator.http.app import ROUTES
+from cloudsigma.emulator.http.routes import ROUTES
 
 GIB = 1024**3
 OTHER = ("other@example.com", "other-password-1")

@@ -16,7 +16,7 @@ import requests
 from reliability_support import state_snapshot
 
 from cloudsigma import errors
-from cloudsigma.emulator.http.app import PUBLIC, ROUTES
+from cloudsigma.emulator.http.routes import PUBLIC, ROUTES
 from cloudsigma.generic import GenericClient, WebsocketClient
 
 GIB = 1024**3

@@ -1,1 +1,10 @@
-"""The HTTP layer of the emulator (aiohttp lives here and nowhere else in the package)."""
+"""The HTTP layer of the emulator: the only part of the package that uses aiohttp.
+
+:mod:`.app` builds the application from the route tables of :mod:`.routes` and the handlers
+of :mod:`.collections`, :mod:`.accounts`, :mod:`.transfers`, :mod:`.events` and
+:mod:`.control`.
+"""
+
+from .routes import PUBLIC, ROUTES
+
+__all__ = ["PUBLIC", "ROUTES"]

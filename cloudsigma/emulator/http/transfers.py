@@ -1,22 +1,21 @@
-"""HTTP handlers for drive uploads (resumable, link-based, simple) and downloads, and for the
-websocket. Request bodies are streamed into the drive image, never buffered whole."""
+"""HTTP handlers for drive uploads (resumable.js chunks, one-time chunk links, the simple
+upload) and for ranged downloads. Request bodies are streamed into the drive image, never
+buffered whole."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, web
+from aiohttp import BodyPartReader, web
 
+from ..backend import Backend
 from ..models import fields
 from ..models.errors import ApiError, notexist, permission, validation
 from ..models.kernel import Account
 from ..models.uploads import resumable_range
-
-if TYPE_CHECKING:
-    from ..backend import Backend
 
 BLOCK = 1024 * 1024
 RESUMABLE_FIELDS = ("resumableChunkNumber", "resumableChunkSize", "resumableTotalSize")
@@ -43,13 +42,21 @@ async def stream_into(reader: Any, write, limit: int, *, clip: bool = False) -> 
             offset += len(block)
 
 
-class TransferHandlers:
-    """Mixed into :class:`~cloudsigma.emulator.http.ApiServer`."""
+class Transfers:
+    """The upload and download handlers of the API server (their routes are all below
+    ``/drives/``, so the ``res`` every handler gets is always ``drives``)."""
 
-    backend: Backend
-    async_tokens: dict[str, tuple[str, float]]
-    hub: Any
-    sockets: set[web.WebSocketResponse]
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def handlers(self) -> dict[str, Callable[..., Awaitable[web.StreamResponse]]]:
+        return {
+            "resumable_check": self.on_resumable_check,
+            "resumable_chunk": self.on_resumable_chunk,
+            "link_chunk": self.on_link_chunk,
+            "simple_upload": self.on_simple_upload,
+            "download": self.on_download,
+        }
 
     # resumable.js chunks ----------------------------------------------------
     def resumable_chunk_range(self, params: Any, upload_size: int) -> tuple[int, int, int]:
@@ -70,7 +77,7 @@ class TransferHandlers:
         return number, start, end
 
     async def on_resumable_check(
-        self, request: web.Request, account: Account, uuid: str
+        self, request: web.Request, account: Account, res: str, uuid: str
     ) -> web.StreamResponse:
         drive = self.backend.drives.find(account, uuid, "EDIT")
         upload = self.backend.uploads.get(uuid)
@@ -84,7 +91,7 @@ class TransferHandlers:
         raise ApiError(404, "notexist", "this chunk has not been uploaded yet")
 
     async def on_resumable_chunk(
-        self, request: web.Request, account: Account, uuid: str
+        self, request: web.Request, account: Account, res: str, uuid: str
     ) -> web.StreamResponse:
         drive, upload = self.backend.upload_of(account, uuid)
         if not request.content_type.startswith("multipart/"):
@@ -114,13 +121,13 @@ class TransferHandlers:
 
     # link-based chunks -------------------------------------------------------
     async def on_link_chunk(
-        self, request: web.Request, account: Account, uuid: str, token: str
+        self, request: web.Request, account: Account | None, res: str, uuid: str, token: str
     ) -> web.StreamResponse:
         entry = self.backend.link_index.pop(token, None)
         if entry is None or entry[1] != uuid:
             raise ApiError(404, "notexist", "this upload link is unknown or was already used")
-        account, _drive_uuid = entry
-        drive, upload = self.backend.upload_of(account, uuid)
+        owner, _drive_uuid = entry
+        drive, upload = self.backend.upload_of(owner, uuid)
         number, offset, length, expiry = upload.links.pop(token)
         if time.monotonic() > expiry:
             raise permission("this upload link has expired; ask for a new one")
@@ -130,12 +137,12 @@ class TransferHandlers:
         )
         if received == length:
             upload.chunks.add(number)
-        self.backend.received(account, drive, upload, offset, offset + received)
+        self.backend.received(owner, drive, upload, offset, offset + received)
         return web.json_response({})
 
     # simple upload -----------------------------------------------------------
     async def on_simple_upload(
-        self, request: web.Request, account: Account, rest: str = ""
+        self, request: web.Request, account: Account, res: str, rest: str = ""
     ) -> web.StreamResponse:
         size = request.content_length
         if not size:
@@ -166,7 +173,7 @@ class TransferHandlers:
 
     # download ------------------------------------------------------------------
     async def on_download(
-        self, request: web.Request, account: Account, uuid: str
+        self, request: web.Request, account: Account, res: str, uuid: str
     ) -> web.StreamResponse:
         drive = self.backend.drives.find(account, uuid)
         if drive.get("owner") is None or not drive["runtime"].get("is_downloadable", True):
@@ -220,53 +227,3 @@ class TransferHandlers:
             )
             raise error
         return start, end, 206
-
-    # websocket ------------------------------------------------------------
-    async def websocket(self, request: web.Request) -> web.StreamResponse:
-        token = request.cookies.get("async_auth", "")
-        account_uuid, expiry = self.async_tokens.get(token, ("", 0.0))
-        account = self.backend.accounts.get(account_uuid)
-        if account is None or expiry < time.monotonic():
-            from .app import unauthorized
-
-            return unauthorized(
-                "the websocket needs a fresh async_auth cookie from "
-                "accounts/action/?do=authenticate_asynchronous"
-            )
-        socket = web.WebSocketResponse()
-        await socket.prepare(request)
-        self.sockets.add(socket)
-        queue: asyncio.Queue = asyncio.Queue()
-        self.hub.queues[account.uuid].add(queue)
-        reader = asyncio.ensure_future(self.drain(socket))
-        try:
-            await self.pump(socket, queue, reader)
-        finally:
-            self.sockets.discard(socket)
-            self.hub.queues[account.uuid].discard(queue)
-            reader.cancel()
-            await socket.close()
-        return socket
-
-    async def close_sockets(self, app: web.Application) -> None:
-        """Close every open websocket (on shutdown, so stopping never waits for clients)."""
-        for socket in list(self.sockets):
-            await socket.close(code=WSCloseCode.GOING_AWAY, message=b"emulator stopping")
-
-    @staticmethod
-    async def drain(socket: web.WebSocketResponse) -> None:
-        async for message in socket:
-            if message.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
-                return
-
-    @staticmethod
-    async def pump(socket: web.WebSocketResponse, queue: asyncio.Queue, reader) -> None:
-        while not reader.done():
-            getter = asyncio.ensure_future(queue.get())
-            done, _pending = await asyncio.wait(
-                {getter, reader}, return_when=asyncio.FIRST_COMPLETED
-            )
-            if getter not in done:
-                getter.cancel()
-                return
-            await socket.send_str(getter.result())

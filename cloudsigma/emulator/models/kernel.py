@@ -148,6 +148,14 @@ class Collection:
         """GET one object."""
         return self.view(account, self.find(account, uuid))
 
+    def related(self, account: Account, uuid: str, kind: str) -> list[dict]:
+        """The objects of collection ``kind`` that belong to object ``uuid``
+        (``/<name>/<uuid>/<kind>/``); none by default.
+
+        :raises ApiError: 404 unless the collection relates objects to others.
+        """
+        raise notexist(self.name, f"{uuid}/{kind}")
+
     def view(self, account: Account, obj: dict) -> dict:
         """``obj`` as ``account`` sees it (ACL ``grantees``/``permissions`` filled in)."""
         if not self.shareable or not self.backend.has_acls:

@@ -90,7 +90,7 @@ class Tags(SimpleCollection):
             acl["tags"] = [t for t in acl["tags"] if t["uuid"] != tag["uuid"]]
         super().remove(account, tag)
 
-    def tagged(self, account: Account, uuid: str, resource: str) -> list[dict]:
+    def related(self, account: Account, uuid: str, resource: str) -> list[dict]:
         """Objects of type ``resource`` that carry tag ``uuid`` (``/tags/<uuid>/<resource>/``)."""
         self.find(account, uuid)
         if resource not in TAGGABLE:

@@ -1,0 +1,99 @@
+"""The control endpoints under ``/_emulator/`` (reset, status transitions, journal,
+accounts) that tests use to steer the emulator; the table is :data:`.routes.CONTROL`."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable
+
+from aiohttp import web
+
+from ..backend import Backend
+from ..models import fields
+from ..models.errors import ApiError, validation
+from .parsing import BodyReader
+from .responses import json_response
+from .routes import CONTROL
+
+
+class Journal:
+    """The request journal served at ``/_emulator/journal`` (method, path, status; no secrets)."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.entries: collections.deque = collections.deque(maxlen=size)
+
+    def record(self, method: str, path: str, status: int) -> None:
+        self.entries.append({"method": method, "path": path, "status": status})
+
+
+class Control:
+    """Answers ``/_emulator/<name>/``.
+
+    :param reset: forgets all state of the server (accounts, sessions, journal...).
+    """
+
+    def __init__(
+        self, backend: Backend, journal: Journal, bodies: BodyReader, reset: Callable[[], None]
+    ) -> None:
+        self.backend = backend
+        self.journal = journal
+        self.bodies = bodies
+        self.handlers: dict[str, Callable[[dict], web.Response]] = {
+            "reset": self.reset,
+            "transitions": self.transitions,
+            "set_transitions": self.set_transitions,
+            "journal": self.journal_entries,
+            "list_accounts": self.list_accounts,
+            "create_account": self.create_account,
+        }
+        self._reset = reset
+
+    async def handle(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        handler = CONTROL.get((request.method, name))
+        if handler is None:
+            raise ApiError(
+                404, "notexist", f"no control endpoint {request.method} /_emulator/{name}/"
+            )
+        body = await self.bodies.json_object(request, {}) if request.method == "POST" else {}
+        return self.handlers[handler](body)
+
+    def reset(self, body: dict) -> web.Response:
+        self._reset()
+        return json_response(200, {"reset": True})
+
+    def transitions(self, body: dict) -> web.Response:
+        transitions = self.backend.transitions
+        return json_response(200, {"delay": transitions.delay, "pending": transitions.pending})
+
+    def set_transitions(self, body: dict) -> web.Response:
+        """Set the ``delay`` of status changes and/or ``advance`` pending ones."""
+        transitions = self.backend.transitions
+        if "delay" in body:
+            delay = body["delay"]
+            if delay is not None and (
+                isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0
+            ):
+                raise validation("delay must be a number of seconds >= 0, or null", "delay")
+            transitions.delay = delay
+        applied = 0
+        if body.get("advance") is not None and body.get("advance") is not False:
+            seconds = None if body["advance"] is True else body["advance"]
+            if seconds is not None and not isinstance(seconds, int | float):
+                raise validation("advance must be true or a number of seconds", "advance")
+            applied = transitions.advance(seconds)
+        return json_response(
+            200, {"delay": transitions.delay, "pending": transitions.pending, "applied": applied}
+        )
+
+    def journal_entries(self, body: dict) -> web.Response:
+        return json_response(200, {"objects": list(self.journal.entries)})
+
+    def create_account(self, body: dict) -> web.Response:
+        email = fields.text(body, "email")
+        account = self.backend.create_account(email, fields.text(body, "password", None))
+        return json_response(201, {"uuid": account.uuid, "email": account.email})
+
+    def list_accounts(self, body: dict) -> web.Response:
+        accounts = [{"uuid": a.uuid, "email": a.email} for a in self.backend.accounts.values()]
+        return json_response(200, {"objects": accounts})

@@ -5,6 +5,6 @@ of :mod:`.collections`, :mod:`.accounts`, :mod:`.transfers`, :mod:`.events` and
 :mod:`.control`.
 """
 
-from .routes import PUBLIC, ROUTES
+from .routes import CONTROL, PUBLIC, ROUTES
 
-__all__ = ["PUBLIC", "ROUTES"]
+__all__ = ["CONTROL", "PUBLIC", "ROUTES"]

@@ -16,7 +16,12 @@ from typing import Any, NamedTuple
 import requests
 from requests.adapters import HTTPAdapter
 
-from cloudsigma.errors import ApiClientError
+from cloudsigma.errors import (  # noqa: F401 - re-exported, as before
+    ChunkUploadError,
+    TransferAttemptError,
+    TransferError,
+    UploadError,
+)
 from cloudsigma.generic import USER_AGENT
 from cloudsigma.policies import Retry, Timeout, WaitPolicy
 
@@ -36,59 +41,6 @@ TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,
 )
-
-
-class UploadError(ApiClientError):
-    """A drive image could not be uploaded: bad input, a size mismatch or a failed chunk."""
-
-
-class TransferError(ApiClientError):
-    """One chunk or range failed for good; the message names it and says how to resume.
-
-    :param chunk_number: the number of the failed chunk (or range).
-    :param request_id: the ``X-REQUEST-ID`` of the last answer, if one came.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        status_code: int | None = None,
-        chunk_number: int | None = None,
-        request_id: str | None = None,
-    ) -> None:
-        super().__init__(message, status_code, request_id)
-        self.chunk_number = chunk_number
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (
-            type(self),
-            (self.message, self.status_code, self.chunk_number, self.request_id),
-        )
-
-
-class ChunkUploadError(UploadError, TransferError):
-    """A chunk of an upload failed for good (see :class:`TransferError`)."""
-
-
-class TransferAttemptError(ApiClientError):
-    """One attempt at a chunk or range got an answer it cannot use.
-
-    :param transient: whether another attempt may succeed; by default decided by the status.
-    :param request_id: the ``X-REQUEST-ID`` of the answer, if one came.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        status_code: int | None = None,
-        transient: bool | None = None,
-        request_id: str | None = None,
-    ) -> None:
-        super().__init__(message, status_code, request_id)
-        self.transient = transient
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.message, self.status_code, self.transient, self.request_id))
 
 
 class ChunkSpec(NamedTuple):

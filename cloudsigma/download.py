@@ -19,8 +19,8 @@ from typing import Any
 import requests
 
 from cloudsigma import _chunks
-from cloudsigma._chunks import ChunkSpec, ChunkWorkers, TransferAttemptError, TransferError
-from cloudsigma.errors import ApiClientError
+from cloudsigma._chunks import ChunkSpec, ChunkWorkers
+from cloudsigma.errors import DownloadError, RangeDownloadError, TransferAttemptError
 from cloudsigma.policies import Retry
 from cloudsigma.resource import Drive
 
@@ -30,14 +30,6 @@ LOG = logging.getLogger(__name__)
 
 DEFAULT_RANGE_SIZE = 8 * 1024**2
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
-
-
-class DownloadError(ApiClientError):
-    """A drive image could not be downloaded (not downloadable, bad answer, failed range)."""
-
-
-class RangeDownloadError(DownloadError, TransferError):
-    """A range failed for good; the message names it. Finished ranges are kept for a rerun."""
 
 
 class Download(ChunkWorkers):

@@ -1,26 +1,57 @@
-"""Exceptions raised by the SDK.
+"""Every exception the SDK raises, in one module that imports nothing from the package.
 
 Every failure the SDK surfaces is an :class:`ApiClientError` (or, for
 configuration, a :class:`ConfigError`). The classes by HTTP status keep
 pycloudsigma's names: ``AuthError`` (401), ``PermissionError`` (403),
-``ClientError`` (other 4xx) and ``ServerError`` (5xx).
+``ClientError`` (other 4xx) and ``ServerError`` (5xx). The modules where
+pycloudsigma had some of them (``generic``, ``resumable_upload``, ...) re-export them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import errno
+import functools
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    # Built on first use, with pyserial's SerialException as a base (see _serial_errors).
+    MetadataDeviceError: type[MetadataError]
+    MetadataDeviceNotFoundError: type[MetadataError]
+    MetadataPermissionError: type[MetadataError]
+    MetadataTimeoutError: type[MetadataError]
 
 __all__ = [
     "ApiClientError",
     "AuthError",
+    "ChunkUploadError",
     "ClientError",
     "ConfigError",
+    "DeadlineExceededError",
+    "DownloadError",
+    "ForeignEndpointError",
+    "InvalidIdError",
     "InvalidResponseError",
+    "MetadataArgumentError",
+    "MetadataDeviceError",
+    "MetadataDeviceNotFoundError",
+    "MetadataError",
+    "MetadataPermissionError",
+    "MetadataResponseError",
+    "MetadataTimeoutError",
     "PermissionError",
+    "RangeDownloadError",
+    "RedirectError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "ServerError",
+    "SizeMismatchError",
+    "TransferAttemptError",
+    "TransferError",
     "TransportError",
+    "UploadError",
     "WaitTimeoutError",
+    "WebsocketClosedError",
+    "WebsocketTimeoutError",
     "error_class_for_status",
 ]
 
@@ -130,3 +161,243 @@ def error_class_for_status(status_code: int) -> type[ApiClientError]:
     if status_code >= 500:
         return ServerError
     return ApiClientError
+
+
+# --- arguments and transport ------------------------------------------------------------------
+
+
+class InvalidIdError(ApiClientError, ValueError):
+    """An id given to the SDK cannot name one object: nothing was sent.
+
+    Also a ``ValueError``, as the argument itself is wrong.
+
+    :param argument: the name of the argument, e.g. ``uuid``.
+    :param value: what was given.
+    """
+
+    def __init__(self, message: Any = None, argument: str | None = None, value: Any = None):
+        super().__init__(message)
+        self.argument = argument
+        self.value = value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.argument, self.value))
+
+
+class RedirectError(TransportError):
+    """The API answered with a redirect; API calls do not follow them.
+
+    :param location: where the answer pointed (without any credential in it).
+    """
+
+    def __init__(
+        self,
+        message: Any = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        location: str | None = None,
+    ) -> None:
+        super().__init__(message, status_code, request_id, errors)
+        self.location = location
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        args = (self.message, self.status_code, self.request_id, self.errors, self.location)
+        return (type(self), args)
+
+
+class ResponseTooLargeError(InvalidResponseError):
+    """The answer's body was larger than the configured limit (``max_response_bytes``)."""
+
+
+class DeadlineExceededError(RequestTimeoutError):
+    """A call, retries and sleeps included, took longer than its deadline."""
+
+
+class ForeignEndpointError(TransportError):
+    """A request was about to leave for an endpoint that the running test does not allow."""
+
+
+# --- websocket --------------------------------------------------------------------------------
+
+
+class WebsocketTimeoutError(RequestTimeoutError):
+    """No (matching) websocket event arrived in time."""
+
+
+class WebsocketClosedError(TransportError):
+    """The websocket connection was closed or dropped."""
+
+
+# --- drive transfers --------------------------------------------------------------------------
+
+
+class UploadError(ApiClientError):
+    """A drive image could not be uploaded: bad input, a size mismatch or a failed chunk."""
+
+
+class TransferError(ApiClientError):
+    """One chunk or range failed for good; the message names it and says how to resume.
+
+    :param chunk_number: the number of the failed chunk (or range).
+    :param request_id: the ``X-REQUEST-ID`` of the last answer, if one came.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status_code: int | None = None,
+        chunk_number: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, status_code, request_id)
+        self.chunk_number = chunk_number
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            type(self),
+            (self.message, self.status_code, self.chunk_number, self.request_id),
+        )
+
+
+class ChunkUploadError(UploadError, TransferError):
+    """A chunk of an upload failed for good (see :class:`TransferError`)."""
+
+
+class TransferAttemptError(ApiClientError):
+    """One attempt at a chunk or range got an answer it cannot use.
+
+    :param transient: whether another attempt may succeed; by default decided by the status.
+    :param request_id: the ``X-REQUEST-ID`` of the answer, if one came.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status_code: int | None = None,
+        transient: bool | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, status_code, request_id)
+        self.transient = transient
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.status_code, self.transient, self.request_id))
+
+
+class SizeMismatchError(UploadError, ValueError):
+    """The drive to upload to does not have the exact size of the image.
+
+    Also a ``ValueError``, the class pycloudsigma raised in this case.
+    """
+
+
+class DownloadError(ApiClientError):
+    """A drive image could not be downloaded (not downloadable, bad answer, failed range)."""
+
+
+class RangeDownloadError(DownloadError, TransferError):
+    """A range failed for good; the message names it. Finished ranges are kept for a rerun."""
+
+
+# --- server context ---------------------------------------------------------------------------
+
+
+class MetadataError(ApiClientError):
+    """Root of the errors met while reading the server context.
+
+    :param message: what went wrong and what to do about it.
+    :param device: the serial device that was read.
+    :param path: the context path that was asked (``''`` for the whole context).
+    """
+
+    def __init__(self, message: str, device: str | None = None, path: str | None = None) -> None:
+        super().__init__(message)
+        self.device = device
+        self.path = path
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, device={self.device!r}, path={self.path!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.device, self.path))
+
+
+class MetadataArgumentError(MetadataError, ValueError):
+    """A path or timeout that cannot be sent or honoured."""
+
+
+class MetadataResponseError(MetadataError, ValueError):
+    """The answer is not UTF-8, or not the JSON object the request calls for.
+
+    Also a ``ValueError``, which pycloudsigma raised for an answer it could not parse.
+    """
+
+
+SERIAL_ERROR_NAMES = frozenset(
+    {
+        "MetadataDeviceError",
+        "MetadataDeviceNotFoundError",
+        "MetadataPermissionError",
+        "MetadataTimeoutError",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in SERIAL_ERROR_NAMES:
+        return serial_errors()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def serial_errors() -> dict[str, type[MetadataError]]:
+    """The serial device errors, which are also ``serial.SerialException``.
+
+    pycloudsigma raised ``serial.SerialException`` when the port failed, so these keep old
+    ``except serial.SerialException`` clauses working; they are built on first use so that
+    importing the SDK does not import pyserial.
+    """
+    from serial import SerialException
+
+    class MetadataDeviceError(MetadataError, SerialException):
+        """The serial device could not be opened, locked, written or read."""
+
+        os_errno: int | None = None
+
+        def __init__(self, message: str, device: str | None = None, path: str | None = None):
+            super().__init__(message, device, path)
+            # The OSError side of the class, as an ``except OSError`` handler reads it.
+            self.errno = self.os_errno
+            self.filename = device
+
+    class MetadataDeviceNotFoundError(MetadataDeviceError):
+        """The serial device does not exist."""
+
+        os_errno = errno.ENOENT
+
+    class MetadataPermissionError(MetadataDeviceError):
+        """The user may not open the serial device."""
+
+        os_errno = errno.EACCES
+
+    class MetadataTimeoutError(MetadataDeviceError, TimeoutError):
+        """No complete answer arrived before the deadline."""
+
+        os_errno = errno.ETIMEDOUT
+
+    classes: dict[str, type[MetadataError]] = {
+        cls.__name__: cls
+        for cls in (
+            MetadataDeviceError,
+            MetadataDeviceNotFoundError,
+            MetadataPermissionError,
+            MetadataTimeoutError,
+        )
+    }
+    for name, cls in classes.items():
+        cls.__qualname__ = name  # so pickle and tracebacks find them on this module
+    globals().update(classes)
+    return classes

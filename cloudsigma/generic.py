@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from cloudsigma import conf, errors
 from cloudsigma._redact import redact_body, redact_headers, redact_text
+from cloudsigma.errors import WebsocketClosedError, WebsocketTimeoutError
 from cloudsigma.policies import Retry, Timeout, never_reached_server, parse_retry_after
 from cloudsigma.version import __version__
 
@@ -58,14 +59,6 @@ ResponseHook = Callable[..., Any]
 def _sleep(seconds: float) -> None:
     """Sleep between retries (a separate function so tests can replace it)."""
     time.sleep(seconds)
-
-
-class WebsocketTimeoutError(errors.RequestTimeoutError):
-    """No (matching) websocket event arrived in time."""
-
-
-class WebsocketClosedError(errors.TransportError):
-    """The websocket connection was closed or dropped."""
 
 
 # --- request logging --------------------------------------------------------------------------

@@ -7,14 +7,19 @@ NL ``>`` with the server definition, its meta data and the account's global cont
 from __future__ import annotations
 
 import errno
-import functools
 import json
 import os
 import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from cloudsigma.errors import ApiClientError
+from cloudsigma.errors import (
+    SERIAL_ERROR_NAMES,
+    MetadataArgumentError,
+    MetadataError,
+    MetadataResponseError,
+    serial_errors,
+)
 
 try:
     import fcntl
@@ -24,7 +29,7 @@ except ImportError:  # Windows, where the OS opens a COM port for one process at
 if TYPE_CHECKING:
     import serial
 
-    # Built on first use, with pyserial's SerialException as a base (see _serial_errors).
+    # Built on first use, with pyserial's SerialException as a base (in cloudsigma.errors).
     MetadataDeviceError: type[MetadataError]
     MetadataDeviceNotFoundError: type[MetadataError]
     MetadataPermissionError: type[MetadataError]
@@ -57,108 +62,14 @@ _LEAF_UNESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "/": "
 _LOCK_POLL = 0.005
 
 
-class MetadataError(ApiClientError):
-    """Root of the errors met while reading the server context.
-
-    :param message: what went wrong and what to do about it.
-    :param device: the serial device that was read.
-    :param path: the context path that was asked (``''`` for the whole context).
-    """
-
-    def __init__(self, message: str, device: str | None = None, path: str | None = None) -> None:
-        super().__init__(message)
-        self.device = device
-        self.path = path
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}({self.message!r}, device={self.device!r}, path={self.path!r})"
-        )
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.message, self.device, self.path))
-
-
-class MetadataArgumentError(MetadataError, ValueError):
-    """A path or timeout that cannot be sent or honoured."""
-
-
-class MetadataResponseError(MetadataError, ValueError):
-    """The answer is not UTF-8, or not the JSON object the request calls for.
-
-    Also a ``ValueError``, which pycloudsigma raised for an answer it could not parse.
-    """
-
-
-_SERIAL_ERROR_NAMES = frozenset(
-    {
-        "MetadataDeviceError",
-        "MetadataDeviceNotFoundError",
-        "MetadataPermissionError",
-        "MetadataTimeoutError",
-    }
-)
-
-
 def __getattr__(name: str) -> Any:
-    if name in _SERIAL_ERROR_NAMES:
-        return _serial_errors()[name]
+    if name in SERIAL_ERROR_NAMES:
+        return serial_errors()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@functools.cache
-def _serial_errors() -> dict[str, type[MetadataError]]:
-    """The device errors, which are also ``serial.SerialException``.
-
-    pycloudsigma raised ``serial.SerialException`` when the port failed, so these keep old
-    ``except serial.SerialException`` clauses working; they are built on first use so that
-    importing this module does not import pyserial.
-    """
-    from serial import SerialException
-
-    class MetadataDeviceError(MetadataError, SerialException):
-        """The serial device could not be opened, locked, written or read."""
-
-        os_errno: int | None = None
-
-        def __init__(self, message: str, device: str | None = None, path: str | None = None):
-            super().__init__(message, device, path)
-            # The OSError side of the class, as an ``except OSError`` handler reads it.
-            self.errno = self.os_errno
-            self.filename = device
-
-    class MetadataDeviceNotFoundError(MetadataDeviceError):
-        """The serial device does not exist."""
-
-        os_errno = errno.ENOENT
-
-    class MetadataPermissionError(MetadataDeviceError):
-        """The user may not open the serial device."""
-
-        os_errno = errno.EACCES
-
-    class MetadataTimeoutError(MetadataDeviceError, TimeoutError):
-        """No complete answer arrived before the deadline."""
-
-        os_errno = errno.ETIMEDOUT
-
-    classes: dict[str, type[MetadataError]] = {
-        cls.__name__: cls
-        for cls in (
-            MetadataDeviceError,
-            MetadataDeviceNotFoundError,
-            MetadataPermissionError,
-            MetadataTimeoutError,
-        )
-    }
-    for name, cls in classes.items():
-        cls.__qualname__ = name  # so pickle and tracebacks find them on the module
-    globals().update(classes)
-    return classes
-
-
 def _error(name: str, message: str, device: str, path: str) -> MetadataError:
-    return _serial_errors()[name](message, device=device, path=path)
+    return serial_errors()[name](message, device=device, path=path)
 
 
 def default_device() -> str:

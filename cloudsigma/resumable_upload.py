@@ -17,10 +17,10 @@ from typing import Any
 import requests
 
 from cloudsigma import _chunks
-from cloudsigma._chunks import (
-    ChunkSpec,
+from cloudsigma._chunks import ChunkSpec, ChunkUploads
+from cloudsigma.errors import (
     ChunkUploadError,
-    ChunkUploads,
+    SizeMismatchError,
     TransferAttemptError,
     UploadError,
 )
@@ -30,13 +30,6 @@ from cloudsigma.resource import Drive, ResourceBase
 __all__ = ["Upload", "UploadError", "ChunkUploadError", "SizeMismatchError"]
 
 LOG = logging.getLogger(__name__)
-
-
-class SizeMismatchError(UploadError, ValueError):
-    """The drive to upload to does not have the exact size of the image.
-
-    Also a ``ValueError``, the class pycloudsigma raised in this case.
-    """
 
 
 class Upload(ChunkUploads, ResourceBase):

@@ -21,13 +21,8 @@ from typing import Any
 import requests
 
 from cloudsigma import _chunks
-from cloudsigma._chunks import (
-    ChunkSpec,
-    ChunkUploadError,
-    ChunkUploads,
-    TransferAttemptError,
-    UploadError,
-)
+from cloudsigma._chunks import ChunkSpec, ChunkUploads
+from cloudsigma.errors import ChunkUploadError, TransferAttemptError, UploadError
 from cloudsigma.policies import Retry, Timeout, WaitPolicy
 
 __all__ = ["CSUploader", "UploadError", "INIT_HEADERS", "UPLOAD_HEADERS", "console_progress"]

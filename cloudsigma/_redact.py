@@ -1,8 +1,17 @@
-"""Removal of credentials from what the SDK logs: headers, JSON bodies, cookie values."""
+"""Removal of credentials from every text the SDK builds: logs, exceptions and reprs.
+
+Credentials are hidden by name (the Authorization, Cookie and X-CSRFToken headers, any
+``*password*`` field, ``sessionid=...``) and by value: the password, the Basic token made
+from it, cookie values and the CSRF token, in the forms an echoing server or proxy may
+send them back in (as they are, JSON-escaped, URL-encoded).
+"""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -24,6 +33,9 @@ _NAME_VALUE = re.compile(
 #: Longest body shown in a log record, in characters.
 MAX_LOGGED_BODY = 8192
 
+#: Values shorter than this are not hidden by value: they would blank out ordinary words.
+MIN_SECRET_LENGTH = 4
+
 
 def is_secret_key(key: Any) -> bool:
     """Whether a JSON key names a credential (any ``*password*`` key, or a session cookie)."""
@@ -42,38 +54,79 @@ def redact_json(value: Any) -> Any:
     return value
 
 
+def secret_forms(secrets: Iterable[str]) -> list[str]:
+    """Every form in which the given values may come back, longest first.
+
+    A value as it is, JSON-escaped and URL-encoded.
+    """
+    forms: set[str] = set()
+    for secret in secrets:
+        if not secret or len(secret) < MIN_SECRET_LENGTH:
+            continue
+        forms.add(secret)
+        forms.add(json.dumps(secret)[1:-1])
+        forms.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+        forms.add(urllib.parse.quote(secret, safe=""))
+        forms.add(urllib.parse.quote_plus(secret))
+    return sorted((form for form in forms if len(form) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+
+
+def basic_token(username: str | None, password: str | None) -> str:
+    """The base64 token of HTTP Basic auth for these credentials ('' without a password)."""
+    if not password:
+        return ""
+    pair = f"{username or ''}:{password}".encode("latin-1", "replace")
+    return base64.b64encode(pair).decode("ascii")
+
+
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """Replace ``name=value`` credentials and every known secret string in free text."""
+    """Replace ``name=value`` credentials and every form of every known secret in free text."""
     text = _NAME_VALUE.sub(lambda m: m.group("name") + REDACTED, text)
-    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
+    for form in secret_forms(secrets):
+        text = text.replace(form, REDACTED)
     return text
 
 
-def redact_headers(headers: Mapping[str, Any]) -> dict[str, str]:
-    """Headers with every credential header's value replaced."""
+def redact_headers(headers: Mapping[str, Any], secrets: Iterable[str] = ()) -> dict[str, str]:
+    """Headers with every credential header's value replaced, and secrets hidden in the rest."""
+    secrets = tuple(secrets)
     return {
-        name: REDACTED if name.lower() in SECRET_HEADERS else str(value)
+        name: REDACTED if name.lower() in SECRET_HEADERS else redact_text(str(value), secrets)
         for name, value in headers.items()
     }
 
 
-def redact_body(body: bytes | str | None, secrets: Iterable[str] = ()) -> str:
+def redact_body(body: Any, secrets: Iterable[str] = ()) -> str:
     """A loggable form of a request or response body, without credentials."""
     import simplejson  # logging is the only user: importing this module stays light
 
-    if not body:
-        return ""
-    if isinstance(body, bytes):
+    if isinstance(body, (bytes, bytearray, memoryview)):
         try:
-            body = body.decode("utf-8")
+            body = bytes(body).decode("utf-8")
         except UnicodeDecodeError:
             return f"<{len(body)} bytes of binary data>"
+    if not body:
+        return ""
+    if not isinstance(body, str):
+        return f"<{type(body).__name__} body>"
     try:
         shown = simplejson.dumps(redact_json(simplejson.loads(body)))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         shown = body
     shown = redact_text(shown, secrets)
     if len(shown) > MAX_LOGGED_BODY:
         shown = f"{shown[:MAX_LOGGED_BODY]}... ({len(shown)} characters)"
     return shown
+
+
+def safe_url(url: str) -> str:
+    """The URL without any ``user:password@`` part."""
+    if "@" not in url:
+        return url
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:  # not even a URL: drop anything between '//' and the last '@'
+        return re.sub(r"//[^/]*@", "//", url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

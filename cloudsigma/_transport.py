@@ -1,10 +1,16 @@
-"""Connections shared by the clients of a process, and the environment's proxy and CA settings.
+"""The only module that imports requests and urllib3: sending one attempt of a request.
 
 Each client keeps its own ``requests.Session`` (credentials, cookies, hooks); underneath,
 :class:`SharedTransport` sends through one process-wide connection pool per host and TLS
 setting, so a new client (``Drive().get(uuid)`` in a loop) reuses the TCP and TLS
 connection of the previous one. :class:`Environment` reads proxies and the CA bundle from
 the environment once per host instead of once per request.
+
+:func:`send_once` sends one attempt and reads its answer: it never follows a redirect,
+never reads more than the client's limit, and ends a connection that is still busy when
+the call's deadline passes (a server dripping a byte a second defeats any read timeout).
+A failure comes back as a :class:`Failure` of one of the kinds of
+:mod:`cloudsigma.policies`, for the client to retry or turn into a library error.
 
 :mod:`cloudsigma.generic` imports this module when it makes its first client, so that
 importing the SDK does not load requests.
@@ -13,19 +19,46 @@ importing the SDK does not load requests.
 from __future__ import annotations
 
 import collections
+import heapq
 import os
+import socket
 import threading
+import time
 import urllib.parse
 import weakref
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import requests
+import urllib3.exceptions
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.sessions import merge_setting
+from requests.structures import CaseInsensitiveDict
 from requests.utils import get_environ_proxies
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-__all__ = ["Environment", "SharedTransport"]
+from cloudsigma import _isolation, policies
+from cloudsigma._redact import safe_url
+
+__all__ = [
+    "CaseInsensitiveDict",
+    "Environment",
+    "Failure",
+    "PreparedRequest",
+    "Response",
+    "Session",
+    "SharedTransport",
+    "build_request",
+    "never_reached_server",
+    "new_session",
+    "send_once",
+]
+
+Response = requests.Response
+PreparedRequest = requests.PreparedRequest
+Session = requests.Session
+_Consumed = TypeVar("_Consumed")
 
 #: Idle connections kept per host (urllib3's ``maxsize``): enough for the clients of a
 #: default ThreadPoolExecutor (32 workers at most) without urllib3 discarding connections
@@ -73,7 +106,7 @@ class _Registry:
         with self.lock:
             adapter = self.adapters.get(key)
             if adapter is None:
-                adapter = self.adapters[key] = HTTPAdapter(pool_maxsize=POOL_SIZE)
+                adapter = self.adapters[key] = WatchedAdapter(pool_maxsize=POOL_SIZE)
                 self.users[key] = weakref.WeakSet()
             self.adapters.move_to_end(key)
             self.users[key].add(user)
@@ -212,3 +245,399 @@ class Environment:
         if session.proxies:
             proxies = merge_setting(proxies, session.proxies)
         return {"proxies": proxies, "verify": self.verify(verify), "cert": session.cert}
+
+
+# --- the deadline of a call -------------------------------------------------------------------
+
+
+class _Watch:
+    """The connections one attempt uses, to be shut down if they outlive the deadline."""
+
+    __slots__ = ("deadline_at", "connections", "expired", "done")
+
+    def __init__(self, deadline_at: float) -> None:
+        self.deadline_at = deadline_at
+        self.connections: list[Any] = []
+        self.expired = False
+        self.done = False
+
+    def __lt__(self, other: _Watch) -> bool:
+        return self.deadline_at < other.deadline_at
+
+
+class _Watchdog:
+    """One daemon thread that shuts down the connections of attempts past their deadline.
+
+    Registering an attempt costs a heap push, and finishing it a pop; the thread sleeps
+    until the earliest deadline and is woken only when an earlier one comes in.
+    """
+
+    def __init__(self) -> None:
+        self.condition = threading.Condition()
+        self.heap: list[_Watch] = []
+        self.thread: threading.Thread | None = None
+        self.waiting_until = float("inf")
+
+    def start(self, deadline_at: float) -> _Watch:
+        watch = _Watch(deadline_at)
+        with self.condition:
+            heapq.heappush(self.heap, watch)
+            if self.thread is None:
+                self.thread = threading.Thread(
+                    target=self._run, name="cloudsigma-deadline", daemon=True
+                )
+                self.thread.start()
+            if deadline_at < self.waiting_until:
+                self.condition.notify()
+        return watch
+
+    def stop(self, watch: _Watch) -> None:
+        with self.condition:
+            watch.done = True
+            while self.heap and self.heap[0].done:
+                heapq.heappop(self.heap)
+
+    def add(self, watch: _Watch, connection: Any) -> None:
+        with self.condition:
+            if watch.expired:
+                _shut_down(connection)
+            else:
+                watch.connections.append(connection)
+
+    def _run(self) -> None:
+        with self.condition:
+            while True:
+                while self.heap and self.heap[0].done:
+                    heapq.heappop(self.heap)
+                if not self.heap:
+                    self.waiting_until = float("inf")
+                    self.condition.wait()
+                    continue
+                first = self.heap[0]
+                wait = first.deadline_at - time.monotonic()
+                if wait > 0:
+                    self.waiting_until = first.deadline_at
+                    self.condition.wait(wait)
+                    continue
+                heapq.heappop(self.heap)
+                first.expired = True
+                for connection in first.connections:
+                    _shut_down(connection)
+
+
+def _shut_down(connection: Any) -> None:
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return
+    try:
+        # the plain socket's shutdown, also under TLS: the reading thread sees the end
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+_watchdog = _Watchdog()
+_current = threading.local()
+
+
+def _new_watchdog_after_fork() -> None:
+    global _watchdog
+    _watchdog = _Watchdog()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_watchdog_after_fork)
+
+
+def _watch_connection(connection: Any) -> None:
+    watch = getattr(_current, "watch", None)
+    if watch is not None:
+        _watchdog.add(watch, connection)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    """A pool whose connections are ended when the attempt using them passes its deadline."""
+
+    def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
+        _watch_connection(conn)
+        return super()._make_request(conn, *args, **kwargs)
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    """The same for HTTPS; unverified TLS is warned about once by the client, not per request."""
+
+    def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
+        _watch_connection(conn)
+        return super()._make_request(conn, *args, **kwargs)
+
+    def _validate_conn(self, conn: Any) -> None:
+        HTTPConnectionPool._validate_conn(self, conn)
+        if conn.is_closed:
+            conn.connect()  # as urllib3 does, without its InsecureRequestWarning
+
+
+_POOL_CLASSES = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class WatchedAdapter(HTTPAdapter):
+    """``requests``' HTTPAdapter over the watched pools."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_POOL_CLASSES)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = dict(_POOL_CLASSES)
+        return manager
+
+
+# --- one attempt ------------------------------------------------------------------------------
+
+
+@dataclass
+class Failure:
+    """An attempt that got no usable answer.
+
+    :param kind: one of the failure kinds of :mod:`cloudsigma.policies`.
+    :param cause: the exception of the HTTP library, if there was one.
+    :param response: the answer, when its status arrived but its body did not.
+    :param partial: the bytes of the body that arrived before it broke off.
+    :param detail: what the SDK itself found (an oversized body, a foreign endpoint).
+    """
+
+    kind: str
+    cause: BaseException | None = None
+    response: Response | None = None
+    partial: bytes = b""
+    detail: str = ""
+
+    @property
+    def reason(self) -> str:
+        """The innermost, most telling reason of the failure."""
+        if self.detail or self.cause is None:
+            return self.detail
+        return root_reason(self.cause)
+
+
+def new_session(user_agent: str) -> Session:
+    """A Session for one client: its own cookies and credentials, over the shared pools."""
+    session = requests.Session()
+    session.headers["User-Agent"] = user_agent
+    transport = SharedTransport()
+    session.mount("https://", transport)
+    session.mount("http://", transport)
+    return session
+
+
+def build_request(
+    session: Session,
+    method: str,
+    url: str,
+    *,
+    data: Any = None,
+    files: Any = None,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    auth: tuple[str, str] | None = None,
+    with_session: bool = True,
+) -> PreparedRequest | Failure:
+    """The prepared request; ``with_session`` adds the session's cookies and headers.
+
+    :returns: a :class:`Failure` (kind ``unsendable``) for a URL that cannot be sent.
+    """
+    request = requests.Request(
+        method, url, data=data, files=files, headers=headers, params=params, auth=auth
+    )
+    try:
+        return session.prepare_request(request) if with_session else request.prepare()
+    except (requests.exceptions.InvalidURL, ValueError) as exc:
+        return Failure(policies.UNSENDABLE, exc)
+
+
+def send_once(
+    session: Session,
+    prepared: PreparedRequest,
+    *,
+    timeout: tuple[float, float],
+    settings: dict[str, Any],
+    deadline_at: float | None = None,
+    max_bytes: int | None = None,
+) -> Response | Failure:
+    """Send one attempt and read its whole body, never following a redirect.
+
+    :param timeout: ``(connect, read)`` seconds.
+    :param settings: ``proxies``, ``verify`` and ``cert`` (see :meth:`Environment.send_settings`).
+    :param deadline_at: a ``time.monotonic()`` reading; a connection still in use then is
+        shut down and the attempt fails with kind ``deadline``.
+    :param max_bytes: the largest body accepted, counted after decompression.
+    """
+    return _attempt(session, prepared, timeout, settings, deadline_at, _reader(max_bytes))
+
+
+def stream_once(
+    session: Session,
+    prepared: PreparedRequest,
+    consume: Callable[[Response], _Consumed],
+    *,
+    timeout: tuple[float, float],
+    settings: dict[str, Any],
+    deadline_at: float | None = None,
+) -> tuple[Response, _Consumed] | Failure:
+    """Send one attempt and hand the answer, body unread, to ``consume`` (a download).
+
+    A failure while ``consume`` reads the body comes back as a :class:`Failure`; what
+    ``consume`` raises itself goes through. The connection is released afterwards.
+    """
+
+    consumed: list[_Consumed] = []
+
+    def read(response: Response, prepared: PreparedRequest) -> Failure | None:
+        consumed.append(consume(response))
+        return None
+
+    outcome = _attempt(session, prepared, timeout, settings, deadline_at, read)
+    return outcome if isinstance(outcome, Failure) else (outcome, consumed[0])
+
+
+_Reader = Callable[[Response, PreparedRequest], "Failure | None"]
+
+
+def _attempt(
+    session: Session,
+    prepared: PreparedRequest,
+    timeout: tuple[float, float],
+    settings: dict[str, Any],
+    deadline_at: float | None,
+    read: _Reader,
+) -> Response | Failure:
+    refusal = _isolation.check(prepared.url or "", safe_url(prepared.url or ""))
+    if refusal:
+        return Failure(policies.FOREIGN, detail=refusal)
+    watch = None if deadline_at is None else _watchdog.start(deadline_at)
+    _current.watch = watch
+    try:
+        response = session.send(
+            prepared, timeout=timeout, allow_redirects=False, stream=True, **settings
+        )
+        try:
+            failure = read(response, prepared)
+        finally:
+            response.close()
+    except requests.RequestException as exc:
+        return Failure(failure_kind(exc, watch), exc)
+    finally:
+        _current.watch = None
+        if watch is not None:
+            _watchdog.stop(watch)
+    if failure is not None and watch is not None and watch.expired:
+        failure.kind = policies.DEADLINE
+    return failure or response
+
+
+def _reader(max_bytes: int | None) -> _Reader:
+    def read(response: Response, prepared: PreparedRequest) -> Failure | None:
+        return _read_body(response, prepared, max_bytes)
+
+    return read
+
+
+def _read_body(
+    response: Response, prepared: PreparedRequest, max_bytes: int | None
+) -> Failure | None:
+    """Read the body into ``response``; a body cut short or too large is a Failure."""
+    raw = response.raw
+    if hasattr(raw, "enforce_content_length"):
+        raw.enforce_content_length = False  # checked below, keeping the bytes that arrived
+    announced = response.headers.get("Content-Length", "")
+    plain = not response.headers.get("Content-Encoding")
+    if max_bytes is not None and plain and announced.isdigit() and int(announced) > max_bytes:
+        return _too_large(response, max_bytes, f"announces {int(announced)} bytes")
+    chunks: list[bytes] = []
+    received = 0
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            received += len(chunk)
+            if max_bytes is not None and received > max_bytes:
+                return _too_large(response, max_bytes, f"went past {max_bytes} bytes")
+            chunks.append(chunk)
+    except (
+        requests.exceptions.ChunkedEncodingError,
+        requests.exceptions.ContentDecodingError,
+    ) as exc:
+        return Failure(policies.CUT_OFF, exc, response, b"".join(chunks))
+    except requests.ConnectionError as exc:
+        if exc.args and isinstance(exc.args[0], urllib3.exceptions.ReadTimeoutError):
+            raise requests.ReadTimeout(exc.args[0]) from exc  # requests calls it a ConnectionError
+        raise
+    response._content = b"".join(chunks)
+    missing = _missing_bytes(prepared, response)
+    if missing:
+        cause = urllib3.exceptions.IncompleteRead(missing[0], missing[1])
+        return Failure(policies.CUT_OFF, cause, response, response._content)
+    return None
+
+
+def _too_large(response: Response, max_bytes: int, found: str) -> Failure:
+    return Failure(
+        policies.TOO_LARGE,
+        response=response,
+        detail=f"the answer {found}, more than the {max_bytes} bytes accepted",
+    )
+
+
+def _missing_bytes(prepared: PreparedRequest, response: Response) -> tuple[int, int] | None:
+    """``(received, expected)`` when fewer bytes arrived than Content-Length announced."""
+    expected = response.headers.get("Content-Length", "")
+    if prepared.method == "HEAD" or response.status_code in (204, 304) or not expected.isdigit():
+        return None
+    received = response.raw.tell() if hasattr(response.raw, "tell") else None
+    if received is None or received >= int(expected):
+        return None
+    return received, int(expected)
+
+
+def failure_kind(exc: BaseException, watch: _Watch | None = None) -> str:
+    """The kind (see :mod:`cloudsigma.policies`) of a failure of ``requests``."""
+    if watch is not None and watch.expired:
+        return policies.DEADLINE
+    if isinstance(exc, requests.exceptions.SSLError):
+        return policies.TLS
+    if isinstance(exc, requests.ConnectTimeout):
+        return policies.CONNECT_TIMEOUT
+    if isinstance(exc, requests.ReadTimeout) or "Read timed out" in root_reason(exc):
+        return policies.READ_TIMEOUT
+    if never_reached_server(exc):
+        return policies.REFUSED
+    if isinstance(
+        exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
+    ):
+        return policies.CUT_OFF
+    if isinstance(exc, requests.ConnectionError):
+        return policies.RESET
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema)):
+        return policies.UNSENDABLE
+    return policies.RESET
+
+
+def never_reached_server(exc: BaseException) -> bool:
+    """True when ``exc`` proves that no byte of the request reached the server."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.ReadTimeout):
+        return False
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+def root_reason(exc: BaseException) -> str:
+    """The innermost, most telling reason of a ``requests`` failure."""
+    reason: Any = exc
+    for _ in range(4):
+        inner = getattr(reason, "reason", None)
+        if inner is None and getattr(reason, "args", None):
+            inner = reason.args[0] if isinstance(reason.args[0], BaseException) else None
+        if inner is None:
+            break
+        reason = inner
+    return str(reason) or type(reason).__name__

@@ -28,9 +28,11 @@ __all__ = [
     "ConfigError",
     "DeadlineExceededError",
     "DownloadError",
-    "ForeignEndpointError",
+    "ForeignOriginError",
+    "InvalidArgumentError",
     "InvalidIdError",
     "InvalidResponseError",
+    "IsolationError",
     "MetadataArgumentError",
     "MetadataDeviceError",
     "MetadataDeviceNotFoundError",
@@ -64,6 +66,9 @@ class ApiClientError(Exception):
     :param request_id: the ``X-REQUEST-ID`` header of the answer, if any.
     :param errors: the API's list of ``{error_type, error_point, error_message}``.
     """
+
+    #: Whether another attempt may succeed (set for transport failures; None: unknown).
+    transient: bool | None = None
 
     def __init__(
         self,
@@ -166,8 +171,8 @@ def error_class_for_status(status_code: int) -> type[ApiClientError]:
 # --- arguments and transport ------------------------------------------------------------------
 
 
-class InvalidIdError(ApiClientError, ValueError):
-    """An id given to the SDK cannot name one object: nothing was sent.
+class InvalidArgumentError(ApiClientError, ValueError):
+    """An argument given to the SDK cannot be sent; nothing was sent.
 
     Also a ``ValueError``, as the argument itself is wrong.
 
@@ -182,6 +187,10 @@ class InvalidIdError(ApiClientError, ValueError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.message, self.argument, self.value))
+
+
+class InvalidIdError(InvalidArgumentError):
+    """An id that cannot name one object (empty, not one path segment, not a uuid)."""
 
 
 class RedirectError(TransportError):
@@ -214,7 +223,14 @@ class DeadlineExceededError(RequestTimeoutError):
     """A call, retries and sleeps included, took longer than its deadline."""
 
 
-class ForeignEndpointError(TransportError):
+class ForeignOriginError(TransportError):
+    """A request carrying credentials was about to go to another origin than ``api_endpoint``.
+
+    Nothing was sent: credentials only ever go to the configured scheme, host and port.
+    """
+
+
+class IsolationError(TransportError):
     """A request was about to leave for an endpoint that the running test does not allow."""
 
 

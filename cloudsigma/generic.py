@@ -1,8 +1,10 @@
-"""The HTTP layer of the SDK: one session per client over shared pools, auth, retries and errors.
+"""The client of the API: one session per client, auth, retries within a deadline, and errors.
 
-This is the only module that talks HTTP to the API and the only place that
-turns an HTTP answer into a return value (plain dicts and lists decoded from
-JSON) or an exception from :mod:`cloudsigma.errors`.
+:class:`GenericClient` is the one place that turns an HTTP answer into a return value
+(plain dicts and lists decoded from JSON) or an exception from :mod:`cloudsigma.errors`.
+Its :meth:`~GenericClient.request` is the seam everything above goes through: resources,
+the websocket's login, uploads and downloads. The HTTP library itself stays behind
+:mod:`cloudsigma._transport`.
 """
 
 from __future__ import annotations
@@ -10,27 +12,43 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
-import os
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from cloudsigma import conf, errors
-from cloudsigma._redact import redact_body, redact_headers, redact_text
+from cloudsigma import _isolation, conf, errors
+from cloudsigma._attempts import Attempts, format_seconds
+from cloudsigma._redact import basic_token, redact_body, redact_headers, redact_text, safe_url
 from cloudsigma.errors import WebsocketClosedError, WebsocketTimeoutError
-from cloudsigma.policies import Retry, Timeout, never_reached_server, parse_retry_after
+from cloudsigma.policies import (
+    CONNECT_TIMEOUT,
+    CUT_OFF,
+    DEADLINE,
+    FOREIGN,
+    IDEMPOTENT_METHODS,
+    READ_TIMEOUT,
+    REFUSED,
+    TLS,
+    TOO_LARGE,
+    UNSENDABLE,
+    UNSENT_KINDS,
+    Retry,
+    Timeout,
+    parse_retry_after,
+)
 from cloudsigma.version import __version__
 
 if TYPE_CHECKING:
     # requests, urllib3 and simplejson load on first use (a client, a request), so that
     # importing the SDK stays fast.
-    import requests
-
-    from cloudsigma._transport import Environment
+    from cloudsigma._transport import Environment, Failure, PreparedRequest, Response, Session
+    from cloudsigma.websocket import WebsocketClient
 
 __all__ = [
+    "NO_BODY",
+    "Answer",
     "GenericClient",
     "Retry",
     "Timeout",
@@ -43,6 +61,7 @@ __all__ = [
     "get_urljoin",
     "get_urlparse",
     "get_urlunparse",
+    "unwrap_objects",
     "wrap_with_log_hook",
 ]
 
@@ -53,7 +72,11 @@ USER_AGENT = f"cloudsigma-python/{__version__}"
 #: Marks "send no body at all", as opposed to the JSON ``null`` that ``None`` is sent as.
 NO_BODY: Any = object()
 
+#: Longest API error text kept in an exception message, in characters.
+MAX_ERROR_TEXT = 64 * 1024
+
 ResponseHook = Callable[..., Any]
+_Consumed = TypeVar("_Consumed")
 
 
 def _sleep(seconds: float) -> None:
@@ -61,34 +84,37 @@ def _sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
+def __getattr__(name: str) -> Any:
+    # The websocket lives in cloudsigma.websocket, which builds on this module; its
+    # client is found here too, where pycloudsigma had it.
+    if name == "WebsocketClient":
+        from cloudsigma.websocket import WebsocketClient
+
+        return WebsocketClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # --- request logging --------------------------------------------------------------------------
 
 
-def _no_hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+def _no_hook(response: Response, *args: Any, **kwargs: Any) -> None:
     return None
 
 
-def _safe_url(url: str) -> str:
-    """The URL without any ``user:password@`` part."""
-    parts = urllib.parse.urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
-def describe_exchange(response: requests.Response, secrets: Iterable[str] = ()) -> str:
+def describe_exchange(response: Response, secrets: Iterable[str] = ()) -> str:
     """A readable, credential-free account of one request and its answer."""
     secrets = tuple(secrets)
     request = response.request
 
     def headers_text(headers: Any) -> str:
-        return "\r\n".join(f"{k}: {v}" for k, v in redact_headers(headers).items())
+        return "\r\n".join(f"{k}: {v}" for k, v in redact_headers(headers, secrets).items())
 
-    url = redact_text(_safe_url(request.url or ""), secrets)
+    url = redact_text(safe_url(request.url or ""), secrets)
+    reason = redact_text(str(response.reason or ""), secrets)
     return (
         f"-----REQUEST:\n{request.method} {url}\r\n{headers_text(request.headers)}\r\n\r\n"
         f"{redact_body(request.body, secrets)}\n-----REQUEST-END\n\n"
-        f"-----RESPONSE:\nHTTP {response.status_code} {response.reason}\r\n"
+        f"-----RESPONSE:\nHTTP {response.status_code} {reason}\r\n"
         f"{headers_text(response.headers)}\r\n\r\n"
         f"{redact_body(response.content, secrets)}\n-----RESPONSE-END"
     )
@@ -109,13 +135,6 @@ def _full_url(api_endpoint: str, url: str) -> str:
     return full_url
 
 
-def _log_level_number(log_level: str | int) -> int | None:
-    if isinstance(log_level, int):
-        return log_level
-    level = logging.getLevelName(str(log_level).upper())
-    return level if isinstance(level, int) else None
-
-
 def wrap_with_log_hook(
     log_level: str | int | None,
     next_hook: ResponseHook | None = None,
@@ -127,7 +146,8 @@ def wrap_with_log_hook(
     Credentials never reach the log: the Authorization, Cookie, Set-Cookie and
     X-CSRFToken headers, every ``password`` field of a JSON body, the
     ``csrftoken``/``sessionid``/``async_auth`` values and every string in
-    ``secrets`` are replaced by ``<redacted>``.
+    ``secrets`` (wherever it appears, headers of any name included) are replaced
+    by ``<redacted>``.
 
     :param log_level: a ``logging`` level name (``"DEBUG"``) or number; falsy turns logging off.
     :param next_hook: called with the response after logging.
@@ -136,13 +156,13 @@ def wrap_with_log_hook(
     hook = next_hook or _no_hook
     if not log_level:
         return hook
-    level = _log_level_number(log_level)
+    level = conf.log_level_number(log_level)
     if level is None:
         LOG.error("unknown request_log_level %r; requests are not logged", log_level)
         return hook
     secret_values = tuple(secrets)
 
-    def log_hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    def log_hook(response: Response, *args: Any, **kwargs: Any) -> None:
         if LOG.isEnabledFor(level):
             LOG.log(level, "%s", describe_exchange(response, secret_values))
         hook(response, *args, **kwargs)
@@ -150,70 +170,77 @@ def wrap_with_log_hook(
     return log_hook
 
 
-# --- configuration helpers --------------------------------------------------------------------
+# --- answers ----------------------------------------------------------------------------------
 
 
-def _config_path() -> str:
-    return str(getattr(conf.config, "path", "the configuration"))
+class Answer:
+    """One answer of the API, as :meth:`GenericClient.request` returns it.
+
+    :ivar status_code: the HTTP status.
+    :ivar headers: the answer's headers (case-insensitive).
+    :ivar data: the decoded JSON of a 200, 201 or 202 answer; None for other statuses
+        and empty bodies.
+    :ivar response: the HTTP library's response object, for what is not here.
+    """
+
+    __slots__ = ("data", "response")
+
+    def __init__(self, response: Response, data: Any) -> None:
+        self.response = response
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"Answer(status_code={self.status_code}, request_id={self.request_id!r})"
+
+    @property
+    def status_code(self) -> int:
+        return int(self.response.status_code)
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self.response.headers  # type: ignore[no-any-return]
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``X-REQUEST-ID`` header, which API support asks for."""
+        return self.response.headers.get("X-REQUEST-ID")
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The cookies the answer set, by name."""
+        return {name: value or "" for name, value in self.response.cookies.items()}
+
+    @property
+    def content(self) -> bytes:
+        return self.response.content  # type: ignore[no-any-return]
+
+    def objects(self, return_list: bool = False) -> Any:
+        """:attr:`data` with ``objects`` unwrapped, as pycloudsigma returned it."""
+        return unwrap_objects(self.data, return_list)
 
 
-def _config_number(key: str, default: float) -> float:
-    raw = conf.config.get(key)
-    if raw is None or str(raw).strip() == "":
-        return default
+def unwrap_objects(body: Any, return_list: bool = False) -> Any:
+    """``body["objects"]`` when the body has one (its only item, unless ``return_list``)."""
+    if isinstance(body, dict) and "objects" in body:
+        objects = body["objects"]
+        if isinstance(objects, list) and len(objects) == 1 and not return_list:
+            return objects[0]
+        return objects
+    return body
+
+
+def _redirect_target(response: Response) -> str | None:
+    """Where a redirect points (absolute), '' for a redirect without Location, else None."""
+    status = response.status_code
+    if not 300 <= status < 400 or status == 304:
+        return None
+    location = response.headers.get("Location") or ""
+    if not location:
+        return ""
     try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise errors.ConfigError(
-            f"configuration key {key!r} in {_config_path()} must be a number of seconds, "
-            f"not {raw!r}"
-        )
-    if value <= 0:
-        raise errors.ConfigError(f"configuration key {key!r} in {_config_path()} must be > 0")
-    return value
-
-
-def _config_retry() -> Retry:
-    raw = conf.config.get("max_retries")
-    if raw is None or str(raw).strip() == "":
-        return Retry()
-    try:
-        total = int(str(raw).strip())
+        return urllib.parse.urljoin(response.url or "", location)
     except ValueError:
-        total = -1
-    if total < 0:
-        raise errors.ConfigError(
-            f"configuration key 'max_retries' in {_config_path()} must be a whole number >= 0 "
-            f"(0 turns retries off), not {raw!r}"
-        )
-    return Retry(total=total)
-
-
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
-
-
-def _config_verify() -> bool | str:
-    raw = conf.config.get("verify_tls")
-    if raw is not None and str(raw).strip() != "":
-        text = str(raw).strip().lower()
-        if text not in _TRUE | _FALSE:
-            raise errors.ConfigError(
-                f"configuration key 'verify_tls' in {_config_path()} must be true or false, "
-                f"not {raw!r}"
-            )
-        if text in _FALSE:
-            return False
-    bundle = conf.config.get("ca_bundle")
-    if bundle:
-        path = os.path.expanduser(str(bundle))
-        if not os.path.isfile(path):
-            raise errors.ConfigError(
-                f"ca_bundle {path} (from {_config_path()}) does not exist; "
-                "point it at a PEM file of CA certificates"
-            )
-        return path
-    return True
+        return location
 
 
 # --- the client -------------------------------------------------------------------------------
@@ -224,7 +251,7 @@ class GenericClient:
 
     Arguments left out come from the configuration (``~/.cloudsigma.conf``,
     ``$CLOUDSIGMA_CONFIG`` and the ``CLOUDSIGMA_*`` environment variables);
-    explicit arguments always win.
+    explicit arguments always win (see :class:`cloudsigma.conf.ClientSettings`).
 
     :param api_endpoint: e.g. ``https://zrh.cloudsigma.com/api/2.0/``.
     :param username: the account email.
@@ -236,12 +263,19 @@ class GenericClient:
     :param timeout: a :class:`Timeout`, a ``(connect, read)`` pair or a number for both.
     :param retry: a :class:`Retry` or a number of retries (0 turns retrying off).
     :param verify: TLS verification: True, False or the path of a CA bundle.
+    :param deadline: seconds one call may take in all: connecting, every read, every retry
+        and the sleeps between them (config ``deadline``; by default 300 s, and never less
+        than one attempt's connect + read timeout).
+    :param max_response_bytes: the largest JSON answer accepted, counted after
+        decompression (config ``max_response_bytes``; by default 64 MiB).
+    :param timeout_option: how the program calling the SDK lets its user raise the
+        timeout (a command line's ``--timeout SECONDS``), named in timeout errors.
     """
 
     LOGIN_METHOD_BASIC = "basic"
     LOGIN_METHOD_SESSION = "session"
     LOGIN_METHOD_NONE = "none"
-    LOGIN_METHODS = (LOGIN_METHOD_BASIC, LOGIN_METHOD_SESSION, LOGIN_METHOD_NONE)
+    LOGIN_METHODS = conf.LOGIN_METHODS
 
     def __init__(
         self,
@@ -255,78 +289,56 @@ class GenericClient:
         timeout: Timeout | float | tuple[float, float] | None = None,
         retry: Retry | int | None = None,
         verify: bool | str | None = None,
+        deadline: float | None = None,
+        max_response_bytes: int | None = None,
+        timeout_option: str | None = None,
     ) -> None:
-        self.api_endpoint: str = api_endpoint or conf.config["api_endpoint"]
-        self.login_method = self._choose_login_method(login_method)
-        needs_credentials = self.login_method != self.LOGIN_METHOD_NONE
-        self.username = username or self._config_credential("username", needs_credentials)
-        self.password = password or self._config_credential("password", needs_credentials)
+        settings = conf.ClientSettings.load(
+            api_endpoint,
+            username,
+            password,
+            login_method,
+            request_log_level,
+            timeout=timeout,
+            retry=retry,
+            verify=verify,
+            deadline=deadline,
+            max_response_bytes=max_response_bytes,
+        )
+        conf.warn_if_exposed(settings)
+        self.settings = settings
+        self.api_endpoint: str = settings.api_endpoint
+        self.login_method = settings.login_method
+        self.username = settings.username
+        self.password = settings.password
         self._ws_endpoint = ws_endpoint
-        self.timeout = Timeout.coerce(timeout) if timeout is not None else self._config_timeout()
-        self.retry = Retry.coerce(retry) if retry is not None else _config_retry()
-        self.verify: bool | str = verify if verify is not None else _config_verify()
-        self.request_log_level = self._choose_log_level(request_log_level)
-        self.resp: requests.Response | None = None
+        self.timeout = settings.timeout
+        self.retry = settings.retry
+        self.verify: bool | str = settings.verify
+        self.request_log_level = settings.request_log_level
+        self.deadline = settings.deadline
+        self.max_response_bytes = settings.max_response_bytes
+        self.timeout_option = timeout_option
+        self.resp: Response | None = None
         self.response_hook: ResponseHook | None = None
         self._csrf_token: str | None = None
         self._login_lock = threading.Lock()
-        import requests
+        from cloudsigma._transport import Environment, new_session
 
-        from cloudsigma._transport import Environment, SharedTransport
-
-        self._http = requests.Session()
-        self._http.headers["User-Agent"] = USER_AGENT
         # Cookies, credentials and hooks stay in this Session; the connections under it are
         # shared with the other clients of the process.
-        transport = SharedTransport()
-        self._http.mount("https://", transport)
-        self._http.mount("http://", transport)
+        self._http: Session = new_session(USER_AGENT)
         self._environment: Environment = Environment()
-
-    @classmethod
-    def _choose_login_method(cls, login_method: str | None) -> str:
-        if login_method is not None:
-            if login_method not in cls.LOGIN_METHODS:
-                raise ValueError(
-                    f"login_method {login_method!r} is not one of {', '.join(cls.LOGIN_METHODS)}"
-                )
-            return login_method
-        configured = conf.config.get("login_method") or cls.LOGIN_METHOD_BASIC
-        if configured not in cls.LOGIN_METHODS:
-            raise errors.ConfigError(
-                f"configuration key 'login_method' in {_config_path()} is {configured!r}; "
-                f"use one of {', '.join(cls.LOGIN_METHODS)}"
-            )
-        return str(configured)
-
-    @staticmethod
-    def _config_credential(key: str, required: bool) -> str | None:
-        return conf.config[key] if required else conf.config.get(key)
-
-    @staticmethod
-    def _config_timeout() -> Timeout:
-        return Timeout(
-            connect=_config_number("connect_timeout", Timeout.connect),
-            read=_config_number("read_timeout", Timeout.read),
-        )
-
-    @staticmethod
-    def _choose_log_level(request_log_level: str | int | None) -> str | int | None:
-        level = request_log_level or conf.config.get("request_log_level") or None
-        if level is None:
-            return None
-        if _log_level_number(level) is None:
-            raise ValueError(f"request_log_level {level!r} is not a logging level such as DEBUG")
-        return level.upper() if isinstance(level, str) else level
+        self._origin = _isolation.origin(self.api_endpoint)
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(api_endpoint={_safe_url(self.api_endpoint)!r}, "
+            f"{type(self).__name__}(api_endpoint={safe_url(self.api_endpoint)!r}, "
             f"username={self.username!r}, login_method={self.login_method!r})"
         )
 
     @property
-    def http(self) -> requests.Session:
+    def http(self) -> Session:
         """The ``requests.Session`` this client sends everything through.
 
         Its cookies, headers and auth are this client's own; its ``http://`` and
@@ -357,10 +369,16 @@ class GenericClient:
         return _full_url(self.api_endpoint, url)
 
     def _secrets(self) -> list[str]:
-        """Values that must never be logged: the password and the session credentials."""
+        """Values that must never be shown: the password, its Basic token, session credentials."""
         values = [self.password or "", self._csrf_token or ""]
-        values.extend(cookie.value or "" for cookie in self._http.cookies)
+        if self.password:
+            values.append(basic_token(self.username, self.password))
+            values.append(f"{self.username or ''}:{self.password}")
+        values.extend(_cookie_values(self._http))
         return values
+
+    def _redact(self, text: str) -> str:
+        return redact_text(text, self._secrets())
 
     def _get_req_args(
         self,
@@ -392,6 +410,97 @@ class GenericClient:
         kwargs["hooks"] = {"response": response_hook}
         return kwargs
 
+    # --- the seam -----------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        data: Any = NO_BODY,
+        *,
+        query_params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | memoryview | None = None,
+        authenticate: bool = True,
+        check: bool = True,
+        retry: Retry | None = None,
+    ) -> Answer:
+        """Send one call (with its retries, a session login if needed) and return its answer.
+
+        :param url: a path under the endpoint (``/drives/``) or an absolute URL.
+        :param data: sent as JSON unless it is :data:`NO_BODY`.
+        :param body: raw bytes to send instead of JSON (an upload chunk).
+        :param authenticate: False sends no credentials, no session cookies or CSRF token.
+        :param check: raise the API's error for a 4xx or 5xx answer (else return it).
+        :param retry: a retry policy for this call instead of the client's.
+        :raises ApiClientError: the subclass for the status (with ``check``).
+        :raises RedirectError: for any redirect: API calls do not follow them.
+        :raises TransportError: when no usable answer arrived within the deadline.
+        :raises InvalidResponseError: for a success whose body is not JSON, or is too large.
+        """
+        response = self._send(
+            method,
+            url,
+            data=self._encode(data) if body is None else body,
+            query_params=dict(query_params) if query_params else None,
+            headers=dict(headers) if headers else None,
+            authenticate=authenticate,
+            retry=retry,
+        )
+        # A DELETE whose first answer was lost finds the object gone: what was asked for.
+        gone = getattr(response, "deleted_by_earlier_attempt", False)
+        if check and response.status_code >= 400 and not gone:
+            raise self._api_error(response)
+        decoded = self._decode(response) if response.status_code in (200, 201, 202) else None
+        return Answer(response, decoded)
+
+    def stream(
+        self,
+        method: str,
+        url: str,
+        consume: Callable[[Response], _Consumed],
+        *,
+        headers: Mapping[str, str] | None = None,
+        retry: Retry | None = None,
+        redirects: int = 1,
+    ) -> _Consumed:
+        """Send a call whose answer ``consume`` reads as it arrives (a download).
+
+        ``consume`` gets the answer, status and headers read, body not; what it returns is
+        returned. Up to ``redirects`` redirects are followed (to a signed link, say); one to
+        another scheme, host or port is followed without any credential.
+
+        :raises RedirectError: for more redirects than allowed.
+        :raises TransportError: when the connection fails before or while ``consume`` reads.
+        """
+        full_url = self._get_full_url(url)
+        authenticate = True
+        for _hop in range(redirects + 1):
+            response, consumed = self._send_streamed(
+                method, full_url, consume, dict(headers or {}), authenticate, retry
+            )
+            target = _redirect_target(response)
+            if target is None:
+                return consumed
+            if _hop == redirects or not target:
+                raise self._redirect_error(method, full_url, response, target, redirects)
+            full_url = target
+            authenticate = authenticate and _isolation.origin(target) == self._origin
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    @staticmethod
+    def _encode(data: Any) -> str | None:
+        if data is NO_BODY:
+            return None
+        import simplejson
+
+        try:
+            return str(simplejson.dumps(data))
+        except RecursionError as exc:
+            raise errors.InvalidArgumentError(
+                "the data to send is nested too deeply to be encoded as JSON", "data"
+            ) from exc
+
     # --- sending ------------------------------------------------------------------------------
 
     def _send(
@@ -405,10 +514,11 @@ class GenericClient:
         headers: dict[str, str] | None = None,
         authenticate: bool = True,
         timeout: Timeout | float | None = None,
-    ) -> requests.Response:
+        retry: Retry | None = None,
+    ) -> Response:
         """Send one request (with retries and session login) and return the raw response.
 
-        The status is not checked here; :meth:`_process_response` does that.
+        The status is not checked here, except that a redirect is an error.
 
         :param data: the body as bytes or str (or a form dict, with ``files`` for multipart).
         :param authenticate: False sends no credentials, no session cookies or CSRF token.
@@ -416,6 +526,8 @@ class GenericClient:
         """
         method = method.upper()
         full_url = self._get_full_url(url)
+        if authenticate:
+            self._check_origin(method, full_url)
         logged_in_now = False
         if authenticate and self.login_method == self.LOGIN_METHOD_SESSION:
             with self._login_lock:  # threads sharing a client log in once
@@ -423,18 +535,30 @@ class GenericClient:
                     self._login_session()
                     logged_in_now = True
         send_args = (method, full_url, data, files, query_params, headers, authenticate, timeout)
-        response = self._send_with_retries(*send_args)
+        response = self._send_with_retries(*send_args, retry=retry)
         if (
             response.status_code == 401
             and authenticate
             and self.login_method == self.LOGIN_METHOD_SESSION
             and not logged_in_now
         ):
-            LOG.info("session expired; logging in again to %s", _safe_url(self.api_endpoint))
+            LOG.info("session expired; logging in again to %s", safe_url(self.api_endpoint))
             self._login_session()
-            response = self._send_with_retries(*send_args)
+            response = self._send_with_retries(*send_args, retry=retry)
         self.resp = response
+        target = _redirect_target(response)
+        if target is not None:
+            raise self._redirect_error(method, full_url, response, target, 0)
         return response
+
+    def _check_origin(self, method: str, full_url: str) -> None:
+        """Credentials go to the configured scheme, host and port only."""
+        if _isolation.origin(full_url) != self._origin:
+            raise errors.ForeignOriginError(
+                f"{method} {safe_url(full_url)} was not sent: it is not under api_endpoint "
+                f"{safe_url(self.api_endpoint)}, and credentials go nowhere else; fetch such "
+                "a URL without credentials, or use a client for that endpoint"
+            )
 
     def _prepare(
         self,
@@ -445,17 +569,17 @@ class GenericClient:
         query_params: dict[str, Any] | None,
         headers: dict[str, str] | None,
         authenticate: bool,
-    ) -> tuple[requests.PreparedRequest, ResponseHook]:
+    ) -> tuple[PreparedRequest, ResponseHook]:
         """The prepared request, and the response hook to call once its body is read."""
-        import requests
-        from requests.structures import CaseInsensitiveDict
+        from cloudsigma._transport import CaseInsensitiveDict, Failure, build_request
 
         req_args = self._get_req_args(data, query_params, authenticate=authenticate)
         merged = CaseInsensitiveDict(req_args["headers"])
         if files is not None:
             del merged["Content-Type"]
         merged.update(headers or {})
-        request = requests.Request(
+        prepared = build_request(
+            self._http,
             method,
             full_url,
             data=data,
@@ -463,14 +587,17 @@ class GenericClient:
             headers=merged,
             params=req_args.get("params"),
             auth=req_args.get("auth"),
+            with_session=authenticate,
         )
-        try:
-            prepared = self._http.prepare_request(request) if authenticate else request.prepare()
-        except (requests.exceptions.InvalidURL, ValueError) as exc:
+        if isinstance(prepared, Failure):
             raise errors.TransportError(
-                f"cannot send {method} {_safe_url(full_url)}: {exc}; check api_endpoint"
-            ) from exc
+                f"cannot send {method} {safe_url(full_url)}: {self._redact(prepared.reason)}; "
+                "check api_endpoint"
+            ) from prepared.cause
         return prepared, req_args["hooks"]["response"]
+
+    def _attempts(self, retry: Retry | None) -> Attempts:
+        return Attempts(retry or self.retry, self.deadline, sleep=_sleep)
 
     def _send_with_retries(
         self,
@@ -482,8 +609,10 @@ class GenericClient:
         headers: dict[str, str] | None,
         authenticate: bool,
         timeout: Timeout | float | None,
-    ) -> requests.Response:
-        import requests
+        *,
+        retry: Retry | None = None,
+    ) -> Response:
+        from cloudsigma._transport import Failure, send_once
 
         prepared, hook = self._prepare(
             method, full_url, data, files, query_params, headers, authenticate
@@ -493,144 +622,259 @@ class GenericClient:
         settings = self._environment.send_settings(
             prepared.url or full_url, self.verify, self._http
         )
-        settings["stream"] = True  # the body is read by _send_once, which sees it cut off
-        retries_done = 0
+        attempts = self._attempts(retry)
         maybe_processed = False  # an earlier attempt may have reached the server
         while True:
-            try:
-                response = self._send_once(prepared, policy, settings)
-            except requests.RequestException as exc:
-                if not self.retry.allows_error(method, exc, retries_done):
-                    raise self._transport_error(method, full_url, exc, policy) from exc
-                maybe_processed = maybe_processed or not never_reached_server(exc)
-                delay = self.retry.backoff(retries_done)
-                reason = _root_reason(exc)
-            else:
-                hook(response)
-                if not self.retry.allows_status(method, response.status_code, retries_done):
-                    response.deleted_by_earlier_attempt = (  # type: ignore[attr-defined]
-                        maybe_processed and method == "DELETE" and response.status_code == 404
-                    )
-                    return response
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                delay = self.retry.backoff(retries_done, retry_after)
-                reason = f"status {response.status_code}"
-            retries_done += 1
-            LOG.warning(
-                "%s %s failed (%s); retry %d of %d in %.2f s",
-                method,
-                _safe_url(full_url),
-                redact_text(reason, self._secrets()),
-                retries_done,
-                self.retry.total,
-                delay,
+            outcome = send_once(
+                self._http,
+                prepared,
+                timeout=policy.within(attempts.remaining()),
+                settings=settings,
+                deadline_at=attempts.deadline_at,
+                max_bytes=self.max_response_bytes,
             )
-            _sleep(delay)
+            if isinstance(outcome, Failure):
+                delay = self._retry_failure(method, outcome, attempts)
+                if delay is None:
+                    raise self._transport_error(method, full_url, outcome, policy, attempts)
+                maybe_processed = maybe_processed or outcome.kind not in UNSENT_KINDS
+                reason = outcome.reason
+            else:
+                hook(outcome)
+                delay = self._retry_status(method, outcome, attempts)
+                if delay is None:
+                    outcome.deleted_by_earlier_attempt = (  # type: ignore[attr-defined]
+                        maybe_processed and method == "DELETE" and outcome.status_code == 404
+                    )
+                    return outcome
+                reason = f"status {outcome.status_code}"
+            self._log_retry(method, full_url, reason, attempts, delay)
+            attempts.sleep(delay)
 
-    def _send_once(
-        self, prepared: requests.PreparedRequest, policy: Timeout, settings: dict[str, Any]
-    ) -> requests.Response:
-        """Send once and read the whole body; a body cut short raises :class:`_CutOffBody`."""
-        import requests
-        import urllib3.exceptions
+    def _send_streamed(
+        self,
+        method: str,
+        full_url: str,
+        consume: Callable[[Response], _Consumed],
+        headers: dict[str, str],
+        authenticate: bool,
+        retry: Retry | None,
+    ) -> tuple[Response, _Consumed]:
+        """Like :meth:`_send_with_retries`, with ``consume`` reading each answer's body."""
+        from cloudsigma._transport import Failure, stream_once
 
-        response = self._http.send(
-            prepared, timeout=policy.as_requests(), allow_redirects=True, **settings
+        if authenticate and self.login_method == self.LOGIN_METHOD_SESSION:
+            with self._login_lock:
+                if not self._csrf_token:
+                    self._login_session()
+        prepared, hook = self._prepare(method, full_url, None, None, None, headers, authenticate)
+        settings = self._environment.send_settings(
+            prepared.url or full_url, self.verify, self._http
         )
-        raw = response.raw
-        if hasattr(raw, "enforce_content_length"):
-            raw.enforce_content_length = False  # checked below, keeping the bytes that arrived
-        chunks: list[bytes] = []
-        try:
-            for chunk in response.iter_content(64 * 1024):
-                chunks.append(chunk)
-        except (
-            requests.exceptions.ChunkedEncodingError,
-            requests.exceptions.ContentDecodingError,
-        ) as exc:
-            response.close()
-            raise _cut_off_body(exc, response, b"".join(chunks)) from exc
-        except requests.ConnectionError as exc:
-            response.close()
-            if exc.args and isinstance(exc.args[0], urllib3.exceptions.ReadTimeoutError):
-                raise requests.ReadTimeout(
-                    exc.args[0]
-                ) from exc  # requests calls it a ConnectionError
-            raise
-        response._content = b"".join(chunks)
-        missing = _missing_bytes(prepared, response)
-        if missing:
-            response.close()
-            cause = urllib3.exceptions.IncompleteRead(missing[0], missing[1])
-            raise _cut_off_body(cause, response, response._content)
-        return response
+        attempts = self._attempts(retry)
+        while True:
+            outcome = stream_once(
+                self._http,
+                prepared,
+                consume,
+                timeout=self.timeout.within(attempts.remaining()),
+                settings=settings,
+                deadline_at=attempts.deadline_at,
+            )
+            if not isinstance(outcome, Failure):
+                hook(outcome[0])
+                return outcome
+            delay = self._retry_failure(method, outcome, attempts)
+            if delay is None:
+                raise self._transport_error(method, full_url, outcome, self.timeout, attempts)
+            self._log_retry(method, full_url, outcome.reason, attempts, delay)
+            attempts.sleep(delay)
+
+    def _retry_failure(self, method: str, failure: Failure, attempts: Attempts) -> float | None:
+        """Seconds to sleep before retrying after ``failure``, or None for no retry."""
+        if failure.kind in (READ_TIMEOUT, CONNECT_TIMEOUT) and attempts.expired():
+            failure.kind = DEADLINE  # the timeout was cut short by the deadline
+        if not attempts.policy.allows_failure(method, failure.kind, attempts.retries_done):
+            return None
+        return attempts.next_delay()
+
+    def _retry_status(self, method: str, response: Response, attempts: Attempts) -> float | None:
+        """Seconds to sleep before retrying after this answer, or None to keep it."""
+        status = response.status_code
+        if not attempts.policy.allows_status(method, status, attempts.retries_done):
+            return None
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        delay = attempts.next_delay(retry_after)
+        if delay is None and attempts.gave_up:
+            LOG.warning(
+                "%s %s answered %d; not retried: %s (waited %s)",
+                method,
+                safe_url(response.url or ""),
+                status,
+                attempts.gave_up,
+                format_seconds(attempts.elapsed()),
+            )
+            response.gave_up = attempts.gave_up  # type: ignore[attr-defined]
+        return delay
+
+    def _log_retry(
+        self, method: str, full_url: str, reason: str, attempts: Attempts, delay: float
+    ) -> None:
+        LOG.warning(
+            "%s %s failed (%s); retry %d of %d in %.2f s",
+            method,
+            safe_url(full_url),
+            self._redact(reason),
+            attempts.retries_done + 1,
+            attempts.policy.total,
+            delay,
+        )
+
+    # --- turning failures into errors ---------------------------------------------------------
+
+    def _hint(self, key: str) -> str:
+        """How to raise the setting ``key``: the caller's own option if it named one."""
+        if self.timeout_option and key in ("connect_timeout", "read_timeout"):
+            return f"raise it with {self.timeout_option}"
+        argument = "timeout=" if key.endswith("_timeout") else f"{key}="
+        return f"raise {key} (in {conf.config.path} or as {argument})"
 
     def _transport_error(
-        self, method: str, full_url: str, exc: requests.RequestException, policy: Timeout
+        self,
+        method: str,
+        full_url: str,
+        failure: Failure,
+        policy: Timeout,
+        attempts: Attempts,
     ) -> errors.ApiClientError:
-        import requests
+        what = f"{method} {safe_url(full_url)}"
+        reason = self._redact(failure.reason)
+        error = self._failure_error(what, method, failure, reason, policy, attempts)
+        error.__cause__ = failure.cause
+        return error
 
-        what = f"{method} {_safe_url(full_url)}"
-        reason = redact_text(_root_reason(exc), self._secrets())
-        if isinstance(exc, _CutOffBody):
-            return self._cut_off_error(what, exc, reason)
-        if isinstance(exc, requests.ConnectTimeout):
-            return errors.RequestTimeoutError(
-                f"{what}: no connection within {policy.connect:g} s; check api_endpoint and "
-                "your network, or raise connect_timeout"
+    def _failure_error(
+        self,
+        what: str,
+        method: str,
+        failure: Failure,
+        reason: str,
+        policy: Timeout,
+        attempts: Attempts,
+    ) -> errors.ApiClientError:
+        kind = failure.kind
+        each = "" if attempts.count == 1 else f" on each of {attempts.count} attempts"
+        spent = f"waited {format_seconds(attempts.elapsed())} in all"
+        unsafe = method not in IDEMPOTENT_METHODS
+        again = (
+            "the API may still have processed it, so check before sending it again"
+            if unsafe
+            else "sending it again is safe"
+        )
+        if kind == CUT_OFF:
+            return self._cut_off_error(what, failure, reason)
+        if kind == CONNECT_TIMEOUT:
+            return self._transient(
+                errors.RequestTimeoutError,
+                f"{what}: no connection within {policy.connect:g} s{each} ({spent}); check "
+                f"api_endpoint and your network, or {self._hint('connect_timeout')}",
             )
-        if isinstance(exc, requests.ReadTimeout) or "Read timed out" in reason:
-            return errors.RequestTimeoutError(
-                f"{what}: no answer within {policy.read:g} s; the API may still have processed "
-                "it, so check before sending it again, or raise read_timeout"
+        if kind == READ_TIMEOUT:
+            return self._transient(
+                errors.RequestTimeoutError,
+                f"{what}: no answer within {policy.read:g} s{each} ({spent}); {again}, "
+                f"or {self._hint('read_timeout')}",
             )
-        if isinstance(exc, requests.exceptions.SSLError):
+        if kind == DEADLINE:
+            return errors.DeadlineExceededError(
+                f"{what}: no complete answer within the {format_seconds(self.deadline)} "
+                f"deadline of the call ({attempts.summary()}, retries and sleeps included); "
+                f"{again}, or {self._hint('deadline')}"
+            )
+        if kind == TLS:
             return errors.TransportError(
                 f"{what}: TLS verification failed ({reason}); set ca_bundle to the CA file that "
                 "signed the server's certificate"
             )
-        if never_reached_server(exc):
-            return errors.TransportError(
-                f"{what}: cannot connect ({reason}); check api_endpoint and your network"
+        if kind == TOO_LARGE:
+            response = failure.response
+            return errors.ResponseTooLargeError(
+                f"{what} answered {getattr(response, 'status_code', '')}: {reason}; raise "
+                "max_response_bytes if such an answer is expected",
+                status_code=getattr(response, "status_code", None),
+                request_id=response.headers.get("X-REQUEST-ID") if response is not None else None,
             )
-        return errors.TransportError(
-            f"{what}: the connection failed ({reason}); the API may have processed the request, "
-            "so check before sending it again"
+        if kind == FOREIGN:
+            return errors.IsolationError(f"{what} was not sent: {reason}")
+        if kind == UNSENDABLE:
+            return errors.TransportError(f"cannot send {what}: {reason}; check api_endpoint")
+        if kind == REFUSED:
+            return self._transient(
+                errors.TransportError,
+                f"{what}: cannot connect ({reason}){each}; check api_endpoint and your network",
+            )
+        return self._transient(
+            errors.TransportError,
+            f"{what}: the connection failed ({reason}){each}; "
+            + (again if unsafe else "the API may have processed the request, so check first"),
         )
 
-    def _cut_off_error(self, what: str, exc: _CutOffBody, reason: str) -> errors.ApiClientError:
-        response = exc.answer
-        preview = redact_text(exc.partial[:200].decode("utf-8", "replace"), self._secrets())
-        return errors.InvalidResponseError(
-            f"{what} answered {response.status_code} with a body cut off after "
-            f"{len(exc.partial)} bytes ({reason}); it starts with {preview!r}; the API may have "
-            "processed the request, so check before sending it again",
+    @staticmethod
+    def _transient(error_class: type[errors.ApiClientError], message: str) -> errors.ApiClientError:
+        error = error_class(message)
+        error.transient = True
+        return error
+
+    def _cut_off_error(self, what: str, failure: Failure, reason: str) -> errors.ApiClientError:
+        response = failure.response
+        preview = self._redact(failure.partial[:200].decode("utf-8", "replace"))
+        error = errors.InvalidResponseError(
+            f"{what} answered {getattr(response, 'status_code', '')} with a body cut off after "
+            f"{len(failure.partial)} bytes ({reason}); it starts with {preview!r}; the API may "
+            "have processed the request, so check before sending it again",
+            status_code=getattr(response, "status_code", None),
+            request_id=response.headers.get("X-REQUEST-ID") if response is not None else None,
+        )
+        error.transient = True
+        return error
+
+    def _redirect_error(
+        self, method: str, full_url: str, response: Response, target: str, allowed: int
+    ) -> errors.RedirectError:
+        shown = self._redact(safe_url(target))
+        found = f"to {shown}" if target else "without a Location"
+        why = (
+            "API calls do not follow redirects, so that no credential goes anywhere but "
+            "api_endpoint; check that api_endpoint is the API's own URL (https, right host "
+            "and path)"
+            if not allowed
+            else f"only {allowed} redirect is followed"
+        )
+        return errors.RedirectError(
+            f"{method} {safe_url(full_url)} answered {response.status_code} redirecting "
+            f"{found}; {why}",
             status_code=response.status_code,
             request_id=response.headers.get("X-REQUEST-ID"),
+            location=shown or None,
         )
 
     def _login_session(self) -> None:
         """Log in with username and password and keep the CSRF token for later requests."""
-        import simplejson
-
         self._csrf_token = None
-        body = simplejson.dumps({"username": self.username, "password": self.password})
+        full_url = self._get_full_url("/accounts/action/")
+        body = self._encode({"username": self.username, "password": self.password})
         response = self._send_with_retries(
-            "POST",
-            self._get_full_url("/accounts/action/"),
-            body,
-            None,
-            {"do": "login"},
-            None,
-            False,
-            None,
+            "POST", full_url, body, None, {"do": "login"}, None, False, None
         )
         self.resp = response
+        target = _redirect_target(response)
+        if target is not None:
+            raise self._redirect_error("POST", full_url, response, target, 0)
         self._process_response(response)
         token = response.cookies.get("csrftoken") or self._http.cookies.get("csrftoken")
         if not token:
             raise errors.InvalidResponseError(
-                f"login to {_safe_url(self.api_endpoint)} answered {response.status_code} without "
+                f"login to {safe_url(self.api_endpoint)} answered {response.status_code} without "
                 "a csrftoken cookie; use login_method 'basic' with this endpoint",
                 status_code=response.status_code,
                 request_id=response.headers.get("X-REQUEST-ID"),
@@ -639,7 +883,7 @@ class GenericClient:
 
     # --- answers ------------------------------------------------------------------------------
 
-    def _process_response(self, resp: requests.Response, return_list: bool = False) -> Any:
+    def _process_response(self, resp: Response, return_list: bool = False) -> Any:
         """The decoded body of a 200/201/202 (``objects`` unwrapped), None for other successes.
 
         :raises ApiClientError: the subclass for the status, for a 4xx or 5xx answer.
@@ -647,12 +891,12 @@ class GenericClient:
         """
         status = resp.status_code
         if status in (200, 201, 202):
-            return _unwrap_objects(self._decode(resp), return_list)
+            return unwrap_objects(self._decode(resp), return_list)
         if status >= 400:
             raise self._api_error(resp)
         return None
 
-    def _decode(self, resp: requests.Response) -> Any:
+    def _decode(self, resp: Response) -> Any:
         import simplejson
 
         content = resp.content
@@ -660,30 +904,33 @@ class GenericClient:
             return None
         try:
             return simplejson.loads(content.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            preview = redact_text(content[:200].decode("utf-8", "replace"), self._secrets())
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            problem = (
+                "nested deeper than the SDK decodes"
+                if isinstance(exc, RecursionError)
+                else f"that is not JSON ({exc})"
+            )
+            preview = self._redact(content[:200].decode("utf-8", "replace"))
             raise errors.InvalidResponseError(
-                f"{resp.request.method} {_safe_url(resp.url)} answered {resp.status_code} with a "
-                f"body that is not JSON ({exc}); it starts with {preview!r}",
+                f"{resp.request.method} {safe_url(resp.url)} answered {resp.status_code} with a "
+                f"body {problem}; it starts with {preview!r}",
                 status_code=resp.status_code,
                 request_id=resp.headers.get("X-REQUEST-ID"),
             ) from exc
 
-    def _api_error(self, resp: requests.Response) -> errors.ApiClientError:
+    def _api_error(self, resp: Response) -> errors.ApiClientError:
         error_class = errors.error_class_for_status(resp.status_code)
-        return error_class(
-            redact_text(resp.text, self._secrets()),
+        secrets = self._secrets()
+        error = error_class(
+            _bounded_redaction(resp.text, secrets),
             status_code=resp.status_code,
             request_id=resp.headers.get("X-REQUEST-ID"),
-            errors=self._redact_errors(_parse_error_list(resp.content)),
+            errors=_redact_errors(_parse_error_list(resp.content), secrets),
         )
-
-    def _redact_errors(self, api_errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        secrets = self._secrets()
-        return [
-            {k: redact_text(v, secrets) if isinstance(v, str) else v for k, v in item.items()}
-            for item in api_errors
-        ]
+        gave_up = getattr(resp, "gave_up", None)
+        if gave_up and hasattr(error, "add_note"):
+            error.add_note(f"not retried: {gave_up}")
+        return error
 
     # --- the calls ----------------------------------------------------------------------------
 
@@ -699,22 +946,15 @@ class GenericClient:
         authenticate: bool = True,
     ) -> Any:
         """Send ``data`` as JSON (unless it is NO_BODY) and return the processed answer."""
-        import simplejson
-
-        body = None if data is NO_BODY else simplejson.dumps(data)
-        response = self._send(
-            method, url, data=body, query_params=query_params, authenticate=authenticate
+        answer = self.request(
+            method, url, data, query_params=query_params, authenticate=authenticate
         )
-        if getattr(response, "deleted_by_earlier_attempt", False):
+        if getattr(answer.response, "deleted_by_earlier_attempt", False):
             # The first DELETE was lost on its way back; the retry finds the object gone,
             # which is what was asked for.
-            LOG.info("DELETE %s: gone after a retried attempt", _safe_url(response.url))
+            LOG.info("DELETE %s: gone after a retried attempt", safe_url(answer.response.url))
             return None
-        if unwrap:
-            return self._process_response(response, return_list)
-        if response.status_code >= 400:
-            raise self._api_error(response)
-        return self._decode(response) if response.status_code in (200, 201, 202) else None
+        return answer.objects(return_list) if unwrap else answer.data
 
     def get(
         self, url: str, query_params: dict[str, Any] | None = None, return_list: bool = False
@@ -753,67 +993,28 @@ class GenericClient:
         return self._request("DELETE", url, data, query_params)
 
 
-class _CutOffBody:
-    """The answer's status arrived but its body was cut short (see :func:`_cut_off_body`)."""
-
-    answer: requests.Response
-    partial: bytes
+def _cookie_values(session: Session) -> list[str]:
+    return [cookie.value or "" for cookie in session.cookies]
 
 
-@functools.cache
-def _cut_off_body_class() -> type[requests.exceptions.ChunkedEncodingError]:
-    """The exception class for a cut-off body, made on first use (requests loads lazily)."""
-    import requests
+def _bounded_redaction(text: str, secrets: list[str]) -> str:
+    """``text`` without secrets, cut to :data:`MAX_ERROR_TEXT` characters.
 
-    class CutOffBody(_CutOffBody, requests.exceptions.ChunkedEncodingError):
-        """The answer's status arrived but its body was cut short."""
-
-    return CutOffBody
-
-
-def _cut_off_body(
-    cause: Exception, response: requests.Response, partial: bytes
-) -> requests.exceptions.ChunkedEncodingError:
-    """A ``ChunkedEncodingError`` (so retries treat it as one) keeping the answer and its bytes."""
-    error = _cut_off_body_class()(cause, response=response)
-    error.answer = response  # type: ignore[attr-defined]
-    error.partial = partial  # type: ignore[attr-defined]
-    return error
+    The cut comes after the redaction of a slightly longer piece, so that no secret
+    straddling the cut survives in part.
+    """
+    if len(text) <= MAX_ERROR_TEXT:
+        return redact_text(text, secrets)
+    margin = 4 * max((len(s) for s in secrets), default=0) + 64
+    shown = redact_text(text[: MAX_ERROR_TEXT + margin], secrets)[:MAX_ERROR_TEXT]
+    return f"{shown}... ({len(text)} characters)"
 
 
-def _missing_bytes(
-    prepared: requests.PreparedRequest, response: requests.Response
-) -> tuple[int, int] | None:
-    """``(received, expected)`` when fewer bytes arrived than Content-Length announced."""
-    expected = response.headers.get("Content-Length", "")
-    if prepared.method == "HEAD" or response.status_code in (204, 304) or not expected.isdigit():
-        return None
-    received = response.raw.tell() if hasattr(response.raw, "tell") else None
-    if received is None or received >= int(expected):
-        return None
-    return received, int(expected)
-
-
-def _root_reason(exc: BaseException) -> str:
-    """The innermost, most telling reason of a ``requests`` failure."""
-    reason: Any = exc
-    for _ in range(4):
-        inner = getattr(reason, "reason", None)
-        if inner is None and getattr(reason, "args", None):
-            inner = reason.args[0] if isinstance(reason.args[0], BaseException) else None
-        if inner is None:
-            break
-        reason = inner
-    return str(reason) or type(reason).__name__
-
-
-def _unwrap_objects(body: Any, return_list: bool) -> Any:
-    if isinstance(body, dict) and "objects" in body:
-        objects = body["objects"]
-        if isinstance(objects, list) and len(objects) == 1 and not return_list:
-            return objects[0]
-        return objects
-    return body
+def _redact_errors(api_errors: list[dict[str, Any]], secrets: list[str]) -> list[dict[str, Any]]:
+    return [
+        {k: redact_text(v, secrets) if isinstance(v, str) else v for k, v in item.items()}
+        for item in api_errors
+    ]
 
 
 def _parse_error_list(content: bytes) -> list[dict[str, Any]]:
@@ -822,7 +1023,7 @@ def _parse_error_list(content: bytes) -> list[dict[str, Any]]:
 
     try:
         parsed = simplejson.loads(content.decode("utf-8")) if content.strip() else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return []
     if isinstance(parsed, dict) and "error_message" in parsed:
         parsed = [parsed]
@@ -831,154 +1032,37 @@ def _parse_error_list(content: bytes) -> list[dict[str, Any]]:
     return [item for item in parsed if isinstance(item, dict)]
 
 
-# --- websocket --------------------------------------------------------------------------------
-
-
-class WebsocketClient:
-    """A websocket connection to the API's event stream, authenticated by an ``async_auth`` cookie.
-
-    :param cookie: the ``async_auth`` cookie from ``accounts/action/?do=authenticate_asynchronous``.
-    :param timeout: seconds for connecting and, by default, for each :meth:`recv`.
-    :param ws_endpoint: the websocket URL; config ``ws_endpoint`` when left out.
-    :param verify: TLS verification for ``wss://``: True, False or a CA bundle path.
-    """
-
-    def __init__(
-        self,
-        cookie: str,
-        timeout: float = 10,
-        *,
-        ws_endpoint: str | None = None,
-        verify: bool | str = True,
-    ) -> None:
-        self.ws_endpoint = ws_endpoint or conf.config["ws_endpoint"]
-        self.timeout = timeout
-        self.verify = verify
-        self.conn = self._connect(cookie)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(ws_endpoint={self.ws_endpoint!r}, timeout={self.timeout!r})"
-
-    def _sslopt(self) -> dict[str, Any]:
-        import ssl
-
-        if self.verify is False:
-            return {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
-        if isinstance(self.verify, str):
-            return {"ca_certs": self.verify}
-        return {}
-
-    def _connect(self, cookie: str) -> Any:
-        import websocket
-
-        endpoint = _safe_url(self.ws_endpoint)
-        try:
-            return websocket.create_connection(
-                self.ws_endpoint,
-                timeout=self.timeout,
-                header=[f"Cookie: async_auth={cookie}"],
-                sslopt=self._sslopt(),
-            )
-        except (TimeoutError, websocket.WebSocketTimeoutException) as exc:
-            raise WebsocketTimeoutError(
-                f"opening the websocket {endpoint} took longer than {self.timeout} s; "
-                "check ws_endpoint and your network"
-            ) from exc
-        except websocket.WebSocketBadStatusException as exc:
-            status = exc.status_code
-            raise errors.error_class_for_status(status)(
-                f"the websocket {endpoint} refused the connection with status {status}; the "
-                "async_auth cookie is valid for 2 minutes, so authenticate again",
-                status_code=status,
-            ) from exc
-        except (websocket.WebSocketException, OSError) as exc:
-            raise WebsocketClosedError(
-                f"cannot open the websocket {endpoint} ({type(exc).__name__}: {exc}); "
-                "check ws_endpoint and your network"
-            ) from exc
-
-    def recv(self, timeout: float | None = None, return_raw: bool = False) -> Any:
-        """The next event: decoded JSON, or the raw text with ``return_raw``.
-
-        :param timeout: seconds to wait for it (default: the connection's timeout).
-        :raises WebsocketTimeoutError: when nothing arrived in time.
-        :raises WebsocketClosedError: when the connection was closed or dropped.
-        """
-        import simplejson
-        import websocket
-
-        old_timeout = self.conn.gettimeout()
-        if timeout is not None:
-            self.conn.settimeout(max(timeout, 0.001))
-        try:
-            frame = self.conn.recv()
-        except (TimeoutError, websocket.WebSocketTimeoutException) as exc:
-            raise WebsocketTimeoutError(
-                f"no websocket event from {_safe_url(self.ws_endpoint)} within "
-                f"{timeout if timeout is not None else old_timeout} s"
-            ) from exc
-        except (websocket.WebSocketException, OSError) as exc:
-            raise WebsocketClosedError(
-                f"the websocket {_safe_url(self.ws_endpoint)} was closed ({exc}); reconnect"
-            ) from exc
-        finally:
-            if timeout is not None and self.conn.connected:
-                self.conn.settimeout(old_timeout)
-        if frame in ("", b""):
-            raise WebsocketClosedError(
-                f"the websocket {_safe_url(self.ws_endpoint)} was closed by the server; reconnect"
-            )
-        if return_raw:
-            return frame
-        try:
-            return simplejson.loads(frame)
-        except ValueError as exc:
-            raise errors.InvalidResponseError(
-                f"the websocket sent a frame that is not JSON: {str(frame)[:200]!r}"
-            ) from exc
-
-    def reconnect(self, cookie: str) -> None:
-        """Close the connection and open a new one with a fresh ``async_auth`` cookie."""
-        self.close()
-        self.conn = self._connect(cookie)
-
-    def close(self) -> None:
-        """Close the connection (closing twice is harmless)."""
-        import websocket
-
-        try:
-            self.conn.close(timeout=1)  # do not wait long for a dead server's close answer
-        except (websocket.WebSocketException, OSError) as exc:  # a dead socket is gone anyway
-            LOG.debug("closing the websocket failed: %s", exc)
-
-    def __enter__(self) -> WebsocketClient:
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
-
-
 # --- helpers kept from pycloudsigma -----------------------------------------------------------
 
 
 def get_client() -> type[GenericClient]:
-    """The client class: config ``client = module:Class`` if set, else :class:`GenericClient`."""
-    spec = conf.config.get("client")
-    if not spec:
+    """The client class: config ``client = module:Class`` if set and allowed, else GenericClient.
+
+    A configured class is used only when the program opted in
+    (:func:`cloudsigma.conf.allow_client_class`, or ``CLOUDSIGMA_ALLOW_CLIENT_CLASS=1``),
+    and only if it is a :class:`GenericClient` subclass.
+
+    :raises ConfigError: when the key is set without the opt-in, names nothing loadable,
+        or names something that is not a GenericClient subclass.
+    """
+    spec = conf.client_class_spec()
+    if spec is None:
         return GenericClient
-    module_name, sep, class_name = str(spec).partition(":")
-    if not sep or not module_name.strip() or not class_name.strip():
-        raise errors.ConfigError(
-            f"configuration key 'client' in {_config_path()} is {spec!r}; use 'module:Class'"
-        )
+    module_name, _, class_name = spec.partition(":")
+    path = conf.config.path
     try:
-        module = importlib.import_module(module_name.strip())
-        return getattr(module, class_name.strip())  # type: ignore[no-any-return]
+        module = importlib.import_module(module_name)
+        found = getattr(module, class_name)
     except (ImportError, AttributeError) as exc:
         raise errors.ConfigError(
-            f"configuration key 'client' in {_config_path()} names {spec!r}, which cannot be "
-            f"loaded: {exc}"
+            f"configuration key 'client' in {path} names {spec!r}, which cannot be loaded: {exc}"
         ) from exc
+    if not (isinstance(found, type) and issubclass(found, GenericClient)):
+        raise errors.ConfigError(
+            f"configuration key 'client' in {path} names {spec!r}, which is not a "
+            "subclass of cloudsigma.generic.GenericClient"
+        )
+    return found
 
 
 def get_urlparse() -> Callable[..., Any]:

@@ -2,12 +2,14 @@
 
 They are values, in the style of urllib3's ``Retry`` and ``Timeout``: build one,
 pass it to a client or a resource call, and derive variants with
-:func:`dataclasses.replace`. None of them reads configuration or holds state.
+:func:`dataclasses.replace`. None of them reads configuration, holds state or
+imports the HTTP library: transport failures reach them as one of the kinds below.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 import time
 from collections.abc import Callable, Collection, Iterator
@@ -17,6 +19,43 @@ __all__ = ["Retry", "Timeout", "WaitPolicy"]
 
 #: Methods that may be sent twice without changing the outcome.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+# Kinds of transport failure (see cloudsigma._transport.failure_kind).
+#: The connection was refused or could not be opened: no byte reached the server.
+REFUSED = "refused"
+#: No connection within the connect timeout: no byte reached the server.
+CONNECT_TIMEOUT = "connect_timeout"
+#: The server went quiet for longer than the read timeout.
+READ_TIMEOUT = "read_timeout"
+#: The connection broke after the request went out.
+RESET = "reset"
+#: The answer's body ended early or could not be decoded.
+CUT_OFF = "cut_off"
+#: The TLS handshake or the certificate check failed.
+TLS = "tls"
+#: The call's total deadline passed.
+DEADLINE = "deadline"
+#: The answer was larger than the client accepts.
+TOO_LARGE = "too_large"
+#: The request could not be built or sent at all (a bad URL, an unsupported scheme).
+UNSENDABLE = "unsendable"
+#: The request was about to leave for an endpoint the running test does not allow.
+FOREIGN = "foreign"
+
+#: Failures after which no byte of the request can have reached the server.
+UNSENT_KINDS = frozenset({REFUSED, CONNECT_TIMEOUT, FOREIGN, UNSENDABLE})
+#: Failures that another attempt may cure.
+TRANSIENT_KINDS = frozenset({REFUSED, CONNECT_TIMEOUT, READ_TIMEOUT, RESET, CUT_OFF})
+
+
+def _check_seconds(owner: str, name: str, value: object) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{owner}.{name} must be a positive number of seconds, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -32,11 +71,7 @@ class Timeout:
 
     def __post_init__(self) -> None:
         for name in ("connect", "read"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ValueError(
-                    f"Timeout.{name} must be a positive number of seconds, not {value!r}"
-                )
+            _check_seconds("Timeout", name, getattr(self, name))
 
     @classmethod
     def coerce(cls, value: Timeout | float | tuple[float, float]) -> Timeout:
@@ -50,6 +85,13 @@ class Timeout:
     def as_requests(self) -> tuple[float, float]:
         """The ``(connect, read)`` pair ``requests`` expects."""
         return (self.connect, self.read)
+
+    def within(self, remaining: float | None) -> tuple[float, float]:
+        """The ``(connect, read)`` pair, neither longer than ``remaining`` seconds (if given)."""
+        if remaining is None:
+            return (self.connect, self.read)
+        remaining = max(remaining, 0.001)
+        return (min(self.connect, remaining), min(self.read, remaining))
 
 
 @dataclass(frozen=True)
@@ -66,7 +108,9 @@ class Retry:
     :param backoff_factor: base of the exponential backoff, in seconds.
     :param backoff_max: the longest computed backoff, in seconds.
     :param statuses: answers worth retrying.
-    :param retry_after_max: the longest ``Retry-After`` honoured, in seconds.
+    :param retry_after_max: the longest sleep a ``Retry-After`` header gets, in seconds
+        (a longer one is cut to this; a sleep that would pass the call's deadline is not
+        taken at all).
     :param jitter: sleep a random time up to the backoff ("full jitter").
     """
 
@@ -74,7 +118,7 @@ class Retry:
     backoff_factor: float = 0.5
     backoff_max: float = 30.0
     statuses: frozenset[int] = frozenset({429, 502, 503, 504})
-    retry_after_max: float = 300.0
+    retry_after_max: float = 120.0
     jitter: bool = True
     #: Statuses that mean "not processed", so even a POST may be sent again.
     unprocessed_statuses: frozenset[int] = field(default=frozenset({429, 503}), repr=False)
@@ -82,8 +126,10 @@ class Retry:
     def __post_init__(self) -> None:
         if isinstance(self.total, bool) or not isinstance(self.total, int) or self.total < 0:
             raise ValueError(f"Retry.total must be a whole number >= 0, not {self.total!r}")
-        if self.backoff_factor < 0 or self.backoff_max < 0:
-            raise ValueError("Retry.backoff_factor and Retry.backoff_max must be >= 0")
+        for name in ("backoff_factor", "backoff_max", "retry_after_max"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"Retry.{name} must be a number of seconds >= 0, not {value!r}")
 
     @classmethod
     def coerce(cls, value: Retry | int) -> Retry:
@@ -96,18 +142,16 @@ class Retry:
             return False
         return method.upper() in IDEMPOTENT_METHODS or status_code in self.unprocessed_statuses
 
-    def allows_error(self, method: str, exc: Exception, retries_done: int) -> bool:
-        """Whether a transport failure of ``method`` may be retried now."""
-        import requests  # only failures get here: importing this module stays light
+    def allows_failure(self, method: str, kind: str, retries_done: int) -> bool:
+        """Whether a transport failure of ``kind`` (see the kinds above) may be retried now.
 
-        if retries_done >= self.total or isinstance(exc, requests.exceptions.SSLError):
-            return False  # a certificate will not change on a second attempt
-        if never_reached_server(exc):
-            return True
-        return method.upper() in IDEMPOTENT_METHODS and isinstance(
-            exc,
-            (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError),
-        )
+        A failure before any byte left is retried for every method; one after the request
+        may have reached the server only for the idempotent methods; TLS failures, the
+        deadline and oversized answers never (a second attempt would meet the same).
+        """
+        if retries_done >= self.total or kind not in TRANSIENT_KINDS:
+            return False
+        return kind in UNSENT_KINDS or method.upper() in IDEMPOTENT_METHODS
 
     def backoff(self, retries_done: int, retry_after: float | None = None) -> float:
         """Seconds to sleep before retry number ``retries_done + 1``."""
@@ -117,28 +161,17 @@ class Retry:
         return random.uniform(0, ceiling) if self.jitter else ceiling
 
 
-def never_reached_server(exc: BaseException) -> bool:
-    """True when ``exc`` proves that no byte of the request reached the server."""
-    import requests
-    import urllib3.exceptions
-
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.ReadTimeout):
-        return False
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, urllib3.exceptions.NewConnectionError)
-
-
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date); None if absent."""
     if not value:
         return None
     value = value.strip()
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return None if math.isnan(seconds) else max(seconds, 0.0)
     import email.utils  # only an HTTP-date Retry-After needs it: importing stays light
 
     try:
@@ -164,7 +197,10 @@ class WaitPolicy:
     factor: float = 1.5
 
     def __post_init__(self) -> None:
-        if self.timeout < 0 or self.interval <= 0 or self.max_interval <= 0 or self.factor < 1:
+        # written so that NaN fails every test
+        if not (
+            self.timeout >= 0 and self.interval > 0 and self.max_interval > 0 and self.factor >= 1
+        ):
             raise ValueError(
                 "WaitPolicy needs timeout >= 0, interval > 0, max_interval > 0 and factor >= 1"
             )

@@ -2,7 +2,8 @@
 
 Payloads are plain dicts and lists, as the API sends them. Everything shared
 lives in :class:`ResourceBase`; a subclass is its ``resource_name`` plus its
-action verbs. :class:`Websocket` waits for the API's change events.
+action verbs. ``Websocket`` (in :mod:`cloudsigma.websocket`, found here too)
+waits for the API's change events.
 """
 
 from __future__ import annotations
@@ -15,17 +16,13 @@ from collections.abc import Callable, Collection, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cloudsigma import errors
-from cloudsigma.generic import (
-    GenericClient,
-    WebsocketClient,
-    WebsocketClosedError,
-    WebsocketTimeoutError,
-    get_client,
-)
+from cloudsigma.errors import WebsocketTimeoutError
+from cloudsigma.generic import GenericClient, get_client
 from cloudsigma.policies import WaitPolicy, status_set
 
 if TYPE_CHECKING:
-    import requests
+    from cloudsigma._transport import Response
+    from cloudsigma.websocket import Websocket
 
 __all__ = [
     "Accounts",
@@ -86,6 +83,15 @@ _Resource = TypeVar("_Resource", bound="ResourceBase")
 
 QueryParams = dict[str, Any]
 Payload = dict[str, Any]
+
+
+def __getattr__(name: str) -> Any:
+    # The event waiter builds on the resources here; pycloudsigma had it in this module.
+    if name == "Websocket":
+        from cloudsigma.websocket import Websocket
+
+        return Websocket
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _sleep(seconds: float) -> None:
@@ -194,14 +200,15 @@ class ResourceBase:
         offset = 0
         while True:
             params = {**(query_params or {}), "limit": page_size, "offset": offset}
-            body = self.c.get_raw(url, query_params=params)
+            answer = self.c.request("GET", url, query_params=params)
+            body = answer.data
             if body is None or isinstance(body, builtins.list):  # a bare list has no pages
                 yield from body or []
                 return
             if not isinstance(body, dict) or not isinstance(
                 body.get("objects"), (builtins.list, type(None))
             ):
-                raise self._not_a_page(url, body)
+                raise self._not_a_page(url, body, answer.status_code, answer.request_id)
             objects = body.get("objects") or []
             yield from objects
             offset += len(objects)
@@ -212,13 +219,15 @@ class ResourceBase:
             if not objects or finished:
                 return
 
-    def _not_a_page(self, url: str, body: Any) -> errors.InvalidResponseError:
-        response = self.c.resp
+    @staticmethod
+    def _not_a_page(
+        url: str, body: Any, status_code: int, request_id: str | None
+    ) -> errors.InvalidResponseError:
         return errors.InvalidResponseError(
             f"GET {url} answered a {type(body).__name__} where a page of objects "
             "(a JSON object with an 'objects' list) was expected",
-            status_code=response.status_code if response is not None else None,
-            request_id=response.headers.get("X-REQUEST-ID") if response is not None else None,
+            status_code=status_code,
+            request_id=request_id,
         )
 
     @staticmethod
@@ -388,7 +397,7 @@ class Drive(ResourceBase):
 
     def upload_chunk(
         self, link: str, image_path: str, chunk_number: int, chunk_size: int
-    ) -> requests.Response:
+    ) -> Response:
         """POST the raw bytes of chunk ``chunk_number`` of ``image_path`` to ``link``.
 
         :returns: the HTTP response (416 means the chunk was already uploaded).
@@ -397,13 +406,15 @@ class Drive(ResourceBase):
         with open(image_path, "rb") as image:
             image.seek(offset)
             chunk = image.read(length)
-        return self.c._send(
+        answer = self.c.request(
             "POST",
             link,
-            data=chunk,
+            body=chunk,
             headers={"Content-Type": "application/octet-stream", "Accept": "application/json"},
-            authenticate=False,
+            authenticate=False,  # the link is the credential; it may point at another host
+            check=False,
         )
+        return answer.response
 
 
 def chunk_span(file_size: int, chunk_number: int, chunk_size: int) -> tuple[int, int]:
@@ -575,15 +586,37 @@ class Accounts(ResourceBase):
         """Get an ``async_auth`` cookie (in ``self.c.resp.cookies``) for the websocket."""
         return self._action(None, "authenticate_asynchronous", {})
 
+    def asynchronous_cookie(self) -> str:
+        """A fresh ``async_auth`` cookie for the websocket (valid for about 2 minutes).
+
+        :raises InvalidResponseError: when the answer sets no such cookie.
+        """
+        answer = self.c.request(
+            "POST",
+            self._get_url() + "action/",
+            {},
+            query_params={"do": "authenticate_asynchronous"},
+        )
+        cookie = answer.cookies.get("async_auth")
+        if not cookie:
+            raise errors.InvalidResponseError(
+                "accounts/action/?do=authenticate_asynchronous answered without an async_auth "
+                "cookie, so the websocket cannot be opened",
+                status_code=answer.status_code,
+                request_id=answer.request_id,
+            )
+        return cookie
+
     def create(self, email: str, promo_code: str | None = None) -> Any:  # type: ignore[override]
         """Sign up a new account; sent without credentials."""
-        return self.c._request(
+        answer = self.c.request(
             "POST",
             self._get_url() + "action/",
             {"email": email, "promo": promo_code},
-            {"do": "create"},
+            query_params={"do": "create"},
             authenticate=False,
         )
+        return answer.objects()
 
 
 class CurrentUsage(ResourceBase):
@@ -737,173 +770,3 @@ class VrFwFilters(ResourceBase):
 
 class Routes(ResourceBase):
     resource_name = "routes"
-
-
-# --- events -----------------------------------------------------------------------------------
-
-MessageFilter = dict[str, Any]
-
-
-class Websocket:
-    """The API's event stream: waits for changes to objects.
-
-    It authenticates with the credentials of its own client (built from
-    ``client_kwargs``, or config) and connects to that client's ``ws_endpoint``.
-
-    :param timeout: default seconds to wait for events.
-    :param reconnect: reconnect once (with a fresh cookie) when the connection drops.
-    :param client_kwargs: arguments for the client, as for any resource.
-    """
-
-    def __init__(self, timeout: float = 10, *, reconnect: bool = False, **client_kwargs: Any):
-        self.timeout = timeout
-        self.reconnect = reconnect
-        self.accounts = Accounts(**client_kwargs)
-        self.ws = WebsocketClient(
-            self._authenticate(),
-            self.timeout,
-            ws_endpoint=self.accounts.c.ws_endpoint,
-            verify=self.accounts.c.verify,
-        )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.ws.ws_endpoint!r}, timeout={self.timeout!r})"
-
-    def _authenticate(self) -> str:
-        self.accounts.authenticate_asynchronous()
-        response = self.accounts.c.resp
-        cookie = response.cookies.get("async_auth") if response is not None else None
-        if not cookie:
-            raise errors.InvalidResponseError(
-                "accounts/action/?do=authenticate_asynchronous answered without an async_auth "
-                "cookie, so the websocket cannot be opened",
-                status_code=response.status_code if response is not None else None,
-            )
-        return str(cookie)
-
-    def close(self) -> None:
-        """Close the websocket and the client's connections."""
-        self.ws.close()
-        self.accounts.c.close()
-
-    def __enter__(self) -> Websocket:
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
-
-    def _recv(self, timeout: float, reconnected: list[bool]) -> Any:
-        try:
-            return self.ws.recv(timeout)
-        except WebsocketClosedError:
-            if not self.reconnect or reconnected[0]:
-                raise
-            LOG.warning("the websocket connection dropped; reconnecting")
-            reconnected[0] = True
-            self.ws.reconnect(self._authenticate())
-            return self.ws.recv(timeout)
-
-    def wait(
-        self, message_filter: MessageFilter | None = None, timeout: float | None = None
-    ) -> builtins.list[Any]:
-        """Read events until one matches ``message_filter``; returns every event read.
-
-        ``message_filter`` maps a frame key to a value or a list of values, e.g.
-        ``{"resource_type": "drives"}``; a frame matches when any key has any value.
-
-        :raises WebsocketTimeoutError: when no matching event arrived within ``timeout``.
-        """
-        wanted = _normalise_filter(message_filter)
-        deadline = _monotonic() + (self.timeout if timeout is None else timeout)
-        events: builtins.list[Any] = []
-        reconnected = [False]
-        while (remaining := deadline - _monotonic()) > 0:
-            try:
-                frame = self._recv(remaining, reconnected)
-            except WebsocketTimeoutError:
-                break
-            events.append(frame)
-            if self.filter_frame(wanted, frame):
-                return events
-        raise WebsocketTimeoutError(
-            f"no websocket event matching {message_filter!r} within "
-            f"{self.timeout if timeout is None else timeout} s ({len(events)} other events)"
-        )
-
-    def filter_frame(self, message_filter: MessageFilter | None, frame: Any) -> bool:
-        """Whether ``frame`` matches: any filter key with any of its values (no filter: all)."""
-        if not message_filter:
-            return True
-        if not isinstance(frame, dict):
-            return False
-        for key, values in _normalise_filter(message_filter).items():
-            if key in frame and frame[key] in values:
-                return True
-        return False
-
-    def _resource(self, cls: Any) -> Any:
-        if isinstance(cls, type) and issubclass(cls, ResourceBase):
-            return cls.from_client(self.accounts.c)
-        return cls()
-
-    def wait_obj_type(self, resource_type: str, cls: Any, timeout: float | None = None) -> Any:
-        """Wait for an event about any ``resource_type`` object, then GET that object."""
-        frame = self.wait({"resource_type": resource_type}, timeout=timeout)[-1]
-        return self._resource(cls).get_from_url(frame["resource_uri"])
-
-    def wait_obj_uri(self, resource_uri: str, cls: Any, timeout: float | None = None) -> Any:
-        """Wait for an event about ``resource_uri``, then GET that object."""
-        self.wait({"resource_uri": resource_uri}, timeout=timeout)
-        return self._resource(cls).get_from_url(resource_uri)
-
-    def wait_obj_wrapper(
-        self,
-        waiter: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any] | None = None,
-        timeout: float | None = None,
-        extra_filter: Callable[[Any], bool] = lambda x: True,
-    ) -> Any:
-        """Call ``waiter(*args, timeout=remaining, **kwargs)`` until ``extra_filter`` accepts it."""
-        total = self.timeout if timeout is None else timeout
-        deadline = _monotonic() + total
-        kwargs = dict(kwargs or {})
-        while (remaining := deadline - _monotonic()) > 0:
-            kwargs["timeout"] = remaining
-            result = waiter(*args, **kwargs)
-            if extra_filter(result):
-                return result
-        raise WebsocketTimeoutError(f"no accepted event within {total} s")
-
-    def wait_for_status(self, uri: str, resource: Any, status: str, timeout: float = 30) -> Any:
-        """Wait for events about ``uri`` until the object (GET after each) has ``status``.
-
-        :raises WebsocketTimeoutError: naming the URI, the wanted and the last seen status.
-        """
-        seen: builtins.list[Any] = [None]
-
-        def has_status(obj: Any) -> bool:
-            seen[0] = obj.get("status") if isinstance(obj, dict) else None
-            return bool(seen[0] == status)
-
-        try:
-            return self.wait_obj_wrapper(
-                self.wait_obj_uri, (uri, resource), timeout=timeout, extra_filter=has_status
-            )
-        except WebsocketTimeoutError as exc:
-            raise WebsocketTimeoutError(
-                f"{uri} did not reach status {status} within {timeout} s; "
-                f"last seen status: {seen[0]}"
-            ) from exc
-
-
-def _normalise_filter(message_filter: MessageFilter | None) -> dict[str, builtins.list[Any]]:
-    """A filter whose values are all lists (a lone string becomes a one-item list)."""
-    if not message_filter:
-        return {}
-    return {
-        key: [value]
-        if isinstance(value, (str, bytes)) or not isinstance(value, Collection)
-        else builtins.list(value)
-        for key, value in message_filter.items()
-    }

@@ -222,7 +222,10 @@ class CustomClient(GenericClient):
     """A client named by config ``client``."""
 
 
-def test_get_client_honours_config_client(write_config: Any) -> None:
+def test_get_client_honours_config_client(
+    write_config: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLOUDSIGMA_ALLOW_CLIENT_CLASS", "1")  # the opt-in a configured class needs
     write_config(FILE + f"client = {__name__}:CustomClient\n")
     assert get_client() is CustomClient
     from cloudsigma.resource import Drive

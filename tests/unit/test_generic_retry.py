@@ -14,7 +14,8 @@ from unit_support import API, PASSWORD, USERNAME
 
 from cloudsigma import errors
 from cloudsigma.generic import GenericClient, Retry
-from cloudsigma.policies import never_reached_server, parse_retry_after
+from cloudsigma._transport import never_reached_server
+from cloudsigma.policies import parse_retry_after
 
 DRIVES = API + "drives/"
 

@@ -13,8 +13,8 @@ import urllib3.exceptions
 from unit_support import API, PASSWORD, USERNAME
 
 from cloudsigma import errors
-from cloudsigma.generic import GenericClient, Retry
 from cloudsigma._transport import never_reached_server
+from cloudsigma.generic import GenericClient, Retry
 from cloudsigma.policies import parse_retry_after
 
 DRIVES = API + "drives/"

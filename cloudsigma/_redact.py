@@ -8,8 +8,6 @@ send them back in (as they are, JSON-escaped, URL-encoded).
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
@@ -59,6 +57,8 @@ def secret_forms(secrets: Iterable[str]) -> list[str]:
 
     A value as it is, JSON-escaped and URL-encoded.
     """
+    import json  # errors and logs only: importing this module stays light
+
     forms: set[str] = set()
     for secret in secrets:
         if not secret or len(secret) < MIN_SECRET_LENGTH:
@@ -73,6 +73,8 @@ def secret_forms(secrets: Iterable[str]) -> list[str]:
 
 def basic_token(username: str | None, password: str | None) -> str:
     """The base64 token of HTTP Basic auth for these credentials ('' without a password)."""
+    import base64
+
     if not password:
         return ""
     pair = f"{username or ''}:{password}".encode("latin-1", "replace")

@@ -9,7 +9,6 @@ environment variables, then the file; :meth:`ClientSettings.load` applies it.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 import os
@@ -17,7 +16,6 @@ import stat
 import threading
 import urllib.parse
 from collections.abc import Iterator, MutableMapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from cloudsigma._redact import redact_text, safe_url
@@ -406,7 +404,6 @@ def _explicit_seconds(name: str, value: Any) -> float:
     return float(value)
 
 
-@dataclass(frozen=True)
 class ClientSettings:
     """Everything a :class:`~cloudsigma.generic.GenericClient` needs, from its arguments,
     then the ``CLOUDSIGMA_*`` environment, then the configuration file.
@@ -423,16 +420,44 @@ class ClientSettings:
     :param max_response_bytes: the largest JSON answer accepted, after decompression.
     """
 
-    api_endpoint: str
-    username: str | None
-    password: str | None = field(repr=False)
-    login_method: str
-    timeout: Timeout
-    retry: Retry
-    verify: bool | str
-    request_log_level: str | int | None
-    deadline: float
-    max_response_bytes: int
+    # A plain class, not a dataclass: building one at import costs a millisecond.
+    __slots__ = (
+        "api_endpoint",
+        "username",
+        "password",
+        "login_method",
+        "timeout",
+        "retry",
+        "verify",
+        "request_log_level",
+        "deadline",
+        "max_response_bytes",
+    )
+
+    def __init__(
+        self,
+        *,
+        api_endpoint: str,
+        username: str | None,
+        password: str | None,
+        login_method: str,
+        timeout: Timeout,
+        retry: Retry,
+        verify: bool | str,
+        request_log_level: str | int | None,
+        deadline: float,
+        max_response_bytes: int,
+    ) -> None:
+        self.api_endpoint = api_endpoint
+        self.username = username
+        self.password = password
+        self.login_method = login_method
+        self.timeout = timeout
+        self.retry = retry
+        self.verify = verify
+        self.request_log_level = request_log_level
+        self.deadline = deadline
+        self.max_response_bytes = max_response_bytes
 
     def __repr__(self) -> str:
         return (
@@ -657,6 +682,8 @@ def _warn_once(origin: str, reason: str, message: str) -> None:
 def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
+    import ipaddress
+
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:

@@ -18,8 +18,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from cloudsigma import _isolation, conf, errors
-from cloudsigma._attempts import Attempts, format_seconds
+from cloudsigma import conf, errors
 from cloudsigma._redact import basic_token, redact_body, redact_headers, redact_text, safe_url
 from cloudsigma.errors import WebsocketClosedError, WebsocketTimeoutError
 from cloudsigma.policies import (
@@ -43,6 +42,7 @@ from cloudsigma.version import __version__
 if TYPE_CHECKING:
     # requests, urllib3 and simplejson load on first use (a client, a request), so that
     # importing the SDK stays fast.
+    from cloudsigma._attempts import Attempts
     from cloudsigma._transport import Environment, Failure, PreparedRequest, Response, Session
     from cloudsigma.websocket import WebsocketClient
 
@@ -323,6 +323,8 @@ class GenericClient:
         self.response_hook: ResponseHook | None = None
         self._csrf_token: str | None = None
         self._login_lock = threading.Lock()
+        # Loaded with the first client, not with the module: importing the SDK stays fast.
+        from cloudsigma import _isolation
         from cloudsigma._transport import Environment, new_session
 
         # Cookies, credentials and hooks stay in this Session; the connections under it are
@@ -485,7 +487,7 @@ class GenericClient:
             if _hop == redirects or not target:
                 raise self._redirect_error(method, full_url, response, target, redirects)
             full_url = target
-            authenticate = authenticate and _isolation.origin(target) == self._origin
+            authenticate = authenticate and _origin(target) == self._origin
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     @staticmethod
@@ -553,7 +555,7 @@ class GenericClient:
 
     def _check_origin(self, method: str, full_url: str) -> None:
         """Credentials go to the configured scheme, host and port only."""
-        if _isolation.origin(full_url) != self._origin:
+        if _origin(full_url) != self._origin:
             raise errors.ForeignOriginError(
                 f"{method} {safe_url(full_url)} was not sent: it is not under api_endpoint "
                 f"{safe_url(self.api_endpoint)}, and credentials go nowhere else; fetch such "
@@ -597,6 +599,8 @@ class GenericClient:
         return prepared, req_args["hooks"]["response"]
 
     def _attempts(self, retry: Retry | None) -> Attempts:
+        from cloudsigma._attempts import Attempts
+
         return Attempts(retry or self.retry, self.deadline, sleep=_sleep)
 
     def _send_with_retries(
@@ -712,7 +716,7 @@ class GenericClient:
                 safe_url(response.url or ""),
                 status,
                 attempts.gave_up,
-                format_seconds(attempts.elapsed()),
+                _seconds(attempts.elapsed()),
             )
             response.gave_up = attempts.gave_up  # type: ignore[attr-defined]
         return delay
@@ -764,7 +768,7 @@ class GenericClient:
     ) -> errors.ApiClientError:
         kind = failure.kind
         each = "" if attempts.count == 1 else f" on each of {attempts.count} attempts"
-        spent = f"waited {format_seconds(attempts.elapsed())} in all"
+        spent = f"waited {_seconds(attempts.elapsed())} in all"
         unsafe = method not in IDEMPOTENT_METHODS
         again = (
             "the API may still have processed it, so check before sending it again"
@@ -787,7 +791,7 @@ class GenericClient:
             )
         if kind == DEADLINE:
             return errors.DeadlineExceededError(
-                f"{what}: no complete answer within the {format_seconds(self.deadline)} "
+                f"{what}: no complete answer within the {_seconds(self.deadline)} "
                 f"deadline of the call ({attempts.summary()}, retries and sleeps included); "
                 f"{again}, or {self._hint('deadline')}"
             )
@@ -991,6 +995,18 @@ class GenericClient:
     ) -> Any:
         """DELETE ``url`` (with ``data`` as a JSON body for bulk deletes)."""
         return self._request("DELETE", url, data, query_params)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    from cloudsigma._isolation import origin
+
+    return origin(url)
+
+
+def _seconds(seconds: float) -> str:
+    from cloudsigma._attempts import format_seconds
+
+    return format_seconds(seconds)
 
 
 def _cookie_values(session: Session) -> list[str]:

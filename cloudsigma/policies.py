@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import random
 import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
@@ -158,7 +157,11 @@ class Retry:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.retry_after_max)
         ceiling = min(self.backoff_max, self.backoff_factor * (2**retries_done))
-        return random.uniform(0, ceiling) if self.jitter else ceiling
+        if not self.jitter:
+            return ceiling
+        import random  # loads hashlib; only a retry needs it, not the import of the SDK
+
+        return random.uniform(0, ceiling)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from cloudsigma._redact import redact_text, safe_url
 from cloudsigma.errors import ConfigError
-from cloudsigma.policies import Retry, Timeout
+from cloudsigma.policies import Retry, Timeout, positive_seconds
 
 __all__ = [
     "ALLOW_CLIENT_CLASS_ENV",
@@ -393,17 +393,6 @@ class _Source:
         return text in _TRUE
 
 
-def _explicit_seconds(name: str, value: Any) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
-    return float(value)
-
-
 class ClientSettings:
     """Everything a :class:`~cloudsigma.generic.GenericClient` needs, from its arguments,
     then the ``CLOUDSIGMA_*`` environment, then the configuration file.
@@ -575,7 +564,7 @@ def _log_level(request_log_level: str | int | None, found: _Source) -> str | int
 
 def _deadline(deadline: float | None, found: _Source, timeout: Timeout) -> float:
     if deadline is not None:
-        return _explicit_seconds("deadline", deadline)
+        return positive_seconds("deadline", deadline)
     configured = found.seconds("deadline", 0.0)
     if configured:
         return configured

@@ -47,14 +47,19 @@ UNSENT_KINDS = frozenset({REFUSED, CONNECT_TIMEOUT, FOREIGN, UNSENDABLE})
 TRANSIENT_KINDS = frozenset({REFUSED, CONNECT_TIMEOUT, READ_TIMEOUT, RESET, CUT_OFF})
 
 
-def _check_seconds(owner: str, name: str, value: object) -> None:
+def positive_seconds(name: str, value: object) -> float:
+    """``value`` as seconds, when it is a finite number above 0.
+
+    :raises ValueError: naming ``name``, for anything else (NaN, infinity, a bool, a str).
+    """
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))
         or not math.isfinite(value)
         or value <= 0
     ):
-        raise ValueError(f"{owner}.{name} must be a positive number of seconds, not {value!r}")
+        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ class Timeout:
 
     def __post_init__(self) -> None:
         for name in ("connect", "read"):
-            _check_seconds("Timeout", name, getattr(self, name))
+            positive_seconds(f"Timeout.{name}", getattr(self, name))
 
     @classmethod
     def coerce(cls, value: Timeout | float | tuple[float, float]) -> Timeout:

@@ -37,6 +37,12 @@ type: $(call installed,dev)
 bench: $(call installed,test)
 	$(PY) bench/run.py
 
+# The site, from a fresh environment (the reference follows the package and the CLI page the
+# parser); any warning is an error. Then check that the reference names every public name.
+docs: $(call installed,docs)
+	$(PY) -m sphinx -E -W --keep-going -q -b html docs docs/_build/html
+	$(PY) -m pytest -q -p no:cacheprovider docs/test_reference.py
+
 # The sdist round trip: build both distributions (no warning allowed), check their metadata,
 # install the sdist into a fresh venv and run the suite from the unpacked sdist.
 # setuptools says "byte-compiling is disabled" whenever PYTHONDONTWRITEBYTECODE is set; that

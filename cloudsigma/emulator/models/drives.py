@@ -191,8 +191,11 @@ class Drives(Collection):
     def check_size(
         self, storage_type: str, size: int, point: str = "size", *, minimum: bool = True
     ) -> None:
-        """:raises ApiError: 400 when ``size`` is outside the capabilities (or above the
-        maximum only, for uploads, which may be smaller than a created drive)."""
+        """Check a drive size against the capabilities of its storage type.
+
+        :raises ApiError: 400 when ``size`` is outside the capabilities (or above the
+            maximum only, for uploads, which may be smaller than a created drive).
+        """
         limits = self.backend.capabilities["drives"].get(storage_type)
         limits = limits or self.backend.capabilities["drives"]["dssd"]
         low, high = int(limits["size"]["min"]), int(limits["size"]["max"])

@@ -40,6 +40,7 @@ bench: $(call installed,test)
 # The site, from a fresh environment (the reference follows the package and the CLI page the
 # parser); any warning is an error. Then check that the reference names every public name.
 docs: $(call installed,docs)
+	rm -rf docs/_build
 	$(PY) -m sphinx -E -W --keep-going -q -b html docs docs/_build/html
 	$(PY) -m pytest -q -p no:cacheprovider docs/test_reference.py
 

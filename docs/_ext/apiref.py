@@ -35,7 +35,7 @@ SECTIONS = (
         ),
     ),
     ("Server context", ("cloudsigma.metadata",)),
-    ("Testing", ("cloudsigma.pytest_plugin",)),
+    ("Testing", ("cloudsigma.pytest_plugin", "cloudsigma.testing")),
     ("Emulator", ("cloudsigma.emulator",)),
     ("Command line", ("cloudsigma.cli",)),
 )

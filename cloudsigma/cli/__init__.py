@@ -31,6 +31,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions: answer and exit
+        from cloudsigma.cli.completion import complete
+
+        complete(parser)
     try:
         args, extra = parser.parse_known_args(arguments)
         if args.command == "emulator":
@@ -51,32 +55,35 @@ def _exit_status(exit_request: SystemExit) -> int:
     return code if isinstance(code, int) else 2
 
 
+#: Commands that read no account, and so need no configuration file chosen for them.
+_OFFLINE_COMMANDS = frozenset({"context", "completion", "metadata"})
+
+
 def _run(args: argparse.Namespace) -> int:
     """Run a parsed command, turning library errors into a message and a status."""
     from cloudsigma import errors
-    from cloudsigma.cli.resources import UsageError
+    from cloudsigma.cli.contexts import selected_config
+    from cloudsigma.cli.problems import CommandFailed, UsageError
     from cloudsigma.cli.session import Session
 
-    session = Session(
-        api_endpoint=args.api_endpoint,
-        username=args.username,
-        http_timeout=args.http_timeout,
-        verbose=args.verbose,
-        json_output=args.json,
-    )
     try:
-        with _config_file(args.config), _logging_to_stderr(args.verbose):
+        session = Session.from_args(args)
+        offline = args.command in _OFFLINE_COMMANDS
+        config = None if offline else selected_config(args.config, args.context)
+        with _config_file(config), _logging_to_stderr(args.verbose):
             status = args.handler(args, session)
         sys.stdout.flush()  # here, so that a closed pipe is handled below, not at exit
         return status
     except UsageError as exc:
         _complain(f"{_command_name(args)}: {exc}")
         return 2
-    except BrokenPipeError:
-        # the reader (``| head``) left; say nothing, and keep the exit flush from failing too
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    except CommandFailed as exc:
+        _complain(str(exc))
         return 1
+    except BrokenPipeError:
+        # the reader (``| head``) left, having read what it wanted: that is no failure
+        _silence_stdout()
+        return 0
     except errors.ApiClientError as exc:
         _complain_api_error(exc)
         return 1
@@ -86,6 +93,15 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         _complain("interrupted")
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the flush at exit does not fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # stdout is not a file (main() called with redirected streams)
 
 
 def _command_name(args: argparse.Namespace) -> str:
@@ -118,6 +134,8 @@ def _logging_to_stderr(verbose: bool) -> Iterator[None]:
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if not verbose:
+        handler.addFilter(_not_a_retry)
     package_logger = logging.getLogger("cloudsigma")
     saved_level, saved_propagate = package_logger.level, package_logger.propagate
     package_logger.addHandler(handler)
@@ -129,6 +147,15 @@ def _logging_to_stderr(verbose: bool) -> Iterator[None]:
         package_logger.removeHandler(handler)
         package_logger.setLevel(saved_level)
         package_logger.propagate = saved_propagate
+
+
+def _not_a_retry(record: logging.LogRecord) -> bool:
+    """Without -v, retries that may still succeed are not worth a warning on the terminal."""
+    return not (record.name in _RETRY_LOGGERS and "retry" in str(record.msg))
+
+
+#: The loggers that announce retries: the HTTP client's, and a dedicated one if it has it.
+_RETRY_LOGGERS = frozenset({"cloudsigma.generic", "cloudsigma.retry"})
 
 
 def _complain(message: str) -> None:
@@ -151,8 +178,23 @@ def _complain_api_error(exc: ApiClientError) -> None:
         details.append(f"request id {exc.request_id}")
     if details:
         messages[-1] += f" ({', '.join(details)})"
+    hint = _timeout_hint(exc)
+    if hint:
+        messages.append(hint)
     for message in messages:
         _complain(message)
+
+
+def _timeout_hint(exc: ApiClientError) -> str | None:
+    """Which option allows more time, when the error is a timeout."""
+    from cloudsigma import errors
+    from cloudsigma.cli.parsing import WAIT_TIMEOUT_OPTION
+
+    if isinstance(exc, errors.WaitTimeoutError) and WAIT_TIMEOUT_OPTION not in str(exc):
+        return f"give it longer with {WAIT_TIMEOUT_OPTION} SECONDS"
+    if isinstance(exc, errors.RequestTimeoutError) and "--timeout" not in str(exc):
+        return "allow each request longer with --timeout SECONDS"
+    return None
 
 
 def _describe_os_error(exc: Exception) -> str:

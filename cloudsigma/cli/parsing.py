@@ -7,7 +7,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Handler", "ParserKit", "add_wait_options"]
+__all__ = [
+    "WAIT_TIMEOUT_OPTION",
+    "Handler",
+    "ParserKit",
+    "add_wait_options",
+    "add_wait_timeout",
+    "positive",
+]
 
 #: A command: takes the parsed arguments and the session, returns the exit status.
 Handler = Callable[[argparse.Namespace, Any], int]
@@ -52,14 +59,39 @@ class ParserKit:
         return parser
 
 
-def add_wait_options(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--wait`` and the ``--timeout`` it uses (after the command, --timeout is a wait)."""
-    parser.add_argument("--wait", action="store_true", help=f"wait until {what}")
+#: The option that bounds a wait (``--timeout`` bounds each HTTP request).
+WAIT_TIMEOUT_OPTION = "--wait-timeout"
+
+
+def add_wait_timeout(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--wait-timeout SECONDS`` (default 300)."""
     parser.add_argument(
-        "--timeout",
+        WAIT_TIMEOUT_OPTION,
         dest="wait_timeout",
-        type=float,
+        type=positive(float),
         default=300.0,
         metavar="SECONDS",
-        help="how long to wait (default: %(default)s)",
+        help=help_text,
     )
+
+
+def add_wait_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--wait`` and the ``--wait-timeout`` it uses."""
+    parser.add_argument("--wait", action="store_true", help=f"wait until {what}")
+    add_wait_timeout(parser, "how long to wait (default: %(default)s)")
+
+
+def positive(cast: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type: ``cast(text)``, which must be more than 0."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+        return value
+
+    parse.__name__ = getattr(cast, "__name__", "number")
+    return parse

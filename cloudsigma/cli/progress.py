@@ -1,4 +1,8 @@
-"""Progress of uploads and downloads: a tqdm bar when tqdm is installed, else a text line."""
+"""Progress of uploads and downloads on a terminal: a tqdm bar, or a text line without tqdm.
+
+Nothing is drawn when stderr is not a terminal (a log file gets no bar) or with
+``--no-progress``.
+"""
 
 from __future__ import annotations
 
@@ -16,17 +20,24 @@ _TERMINAL_PAUSE = 0.1
 _LOG_PAUSE = 5.0
 
 
+def wanted(no_progress: bool = False) -> bool:
+    """Whether to draw progress: stderr is a terminal and ``--no-progress`` was not given."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    return not no_progress and bool(isatty and isatty())
+
+
 class Progress:
     """A byte counter shown on stderr; callable as ``progress(done, total)`` from any thread.
 
     Uses ``tqdm`` (the ``cli`` extra) when it can be imported, and otherwise rewrites a
-    plain ``label: 12M / 100M (12%)`` line.
+    plain ``label: 12 MiB / 100 MiB (12%)`` line. Disabled, it counts and shows nothing.
     """
 
-    def __init__(self, label: str, total: int | None = None) -> None:
+    def __init__(self, label: str, total: int | None = None, *, enabled: bool = True) -> None:
         self.label = label
         self.total = total
         self.done = 0
+        self.enabled = enabled
         self._lock = threading.Lock()
         self._bar: Any = None
         self._last_line = 0.0
@@ -34,7 +45,7 @@ class Progress:
             from tqdm import tqdm
         except ImportError:
             tqdm = None
-        if tqdm is not None:
+        if tqdm is not None and enabled:
             self._bar = tqdm(
                 total=total,
                 desc=label,
@@ -55,7 +66,7 @@ class Progress:
             step, self.done = done - self.done, done
             if self._bar is not None:
                 self._bar.update(step)
-            else:
+            elif self.enabled:
                 self._write_line()
 
     def _write_line(self) -> None:
@@ -78,7 +89,7 @@ class Progress:
         with self._lock:
             if self._bar is not None:
                 self._bar.close()
-            elif sys.stderr.isatty():
+            elif self.enabled and sys.stderr.isatty():
                 sys.stderr.write("\n")
 
     def __enter__(self) -> Progress:

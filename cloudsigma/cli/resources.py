@@ -1,275 +1,42 @@
-"""The resource commands: ``list``, ``get``, ``create``, ``update`` and ``delete``.
+"""The generic verbs of every collection: ``list``, ``get``, ``create``, ``update``, ``delete``.
 
-Each collection is described by a :class:`ResourceSpec` (data, not code): its SDK class, its
-table columns, the verbs the API offers and the flags that build a create body.
+They are built from the collection's :class:`~cloudsigma.cli.specs.ResourceSpec`; objects are
+named by uuid or by name (see :mod:`cloudsigma.cli.refs`).
 """
 
 from __future__ import annotations
 
 import argparse
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from cloudsigma.cli import values
-from cloudsigma.cli.output import Column, human_size, ref_uuid
+from cloudsigma.cli.completion import ObjectNames
 from cloudsigma.cli.parsing import Handler, ParserKit, add_wait_options
+from cloudsigma.cli.refs import resolve, resolve_filter
 from cloudsigma.cli.session import Session
+from cloudsigma.cli.specs import CRUD_VERBS, RESOURCES, CreateFlag, ResourceSpec, UsageError
 
-__all__ = ["RESOURCES", "CreateFlag", "ResourceSpec", "UsageError", "add_crud_commands"]
-
-CRUD_VERBS = ("list", "get", "create", "update", "delete")
-
-
-class UsageError(Exception):
-    """The command line is incomplete or contradictory (exit status 2)."""
-
-
-@dataclass(frozen=True)
-class CreateFlag:
-    """A ``create`` option that sets one key of the request body."""
-
-    flag: str
-    key: str
-    help: str
-    type: Callable[[str], Any] = str
-    choices: tuple[str, ...] | None = None
-    required: bool = False
-    default: Any = None
-    metavar: str | None = None
-
-
-@dataclass(frozen=True)
-class ResourceSpec:
-    """How the command line presents one API collection."""
-
-    name: str
-    class_name: str
-    singular: str
-    columns: tuple[Column, ...]
-    verbs: tuple[str, ...] = CRUD_VERBS
-    create_flags: tuple[CreateFlag, ...] = ()
-    #: the plain list omits columns of the table, so the table is filled from ``detail/``
-    list_is_sparse: bool = False
-    key: str = "uuid"
-    #: the steady status a new object reaches, for ``create --wait``
-    ready_status: str | None = None
-    note: str = ""
-    examples: tuple[str, ...] = field(default_factory=tuple)
-
-
-def _mhz(value: Any) -> str:
-    return f"{value} MHz"
-
-
-def _count(value: Any) -> str:
-    return str(len(value)) if isinstance(value, list) else str(value)
-
-
-def _random_vnc_password() -> str:
-    return secrets.token_urlsafe(9)
-
-
-UUID = Column("UUID", "uuid")
-NAME = Column("NAME", "name")
-STATUS = Column("STATUS", "status")
-
-RESOURCES: dict[str, ResourceSpec] = {
-    spec.name: spec
-    for spec in (
-        ResourceSpec(
-            name="drives",
-            class_name="Drive",
-            singular="drive",
-            columns=(
-                UUID,
-                NAME,
-                STATUS,
-                Column("SIZE", "size", human_size),
-                Column("MEDIA", "media"),
-                Column("STORAGE", "storage_type"),
-                Column("MOUNTED ON", "mounted_on", ref_uuid),
-            ),
-            list_is_sparse=True,
-            ready_status="unmounted",
-            create_flags=(
-                CreateFlag("--name", "name", "drive name", required=True),
-                CreateFlag(
-                    "--size",
-                    "size",
-                    "size in bytes or with a unit: 10G, 512M",
-                    type=values.size,
-                    required=True,
-                ),
-                CreateFlag(
-                    "--media", "media", "disk or cdrom", choices=("disk", "cdrom"), default="disk"
-                ),
-                CreateFlag(
-                    "--storage-type",
-                    "storage_type",
-                    "dssd, nvme, zadara... (the account's default when left out)",
-                ),
-            ),
-            examples=(
-                "cloudsigma drives list --filter name__contains=web",
-                "cloudsigma drives create --name data --size 10G --wait",
-                "cloudsigma drives update UUID --name data2 --meta purpose=backup",
-                "cloudsigma drives clone UUID --name copy --wait",
-                "cloudsigma drives resize UUID 20G",
-                "cloudsigma drives upload disk.img --name my-image",
-                "cloudsigma drives download UUID disk.img",
-            ),
-        ),
-        ResourceSpec(
-            name="servers",
-            class_name="Server",
-            singular="server",
-            columns=(
-                UUID,
-                NAME,
-                STATUS,
-                Column("CPU", "cpu", _mhz),
-                Column("SMP", "smp"),
-                Column("MEM", "mem", human_size),
-                Column("DRIVES", "drives", _count),
-            ),
-            list_is_sparse=True,
-            create_flags=(
-                CreateFlag("--name", "name", "server name", required=True),
-                CreateFlag("--cpu", "cpu", "CPU in MHz", type=int, required=True, metavar="MHZ"),
-                CreateFlag("--mem", "mem", "memory: 1G, 512M", type=values.size, required=True),
-                CreateFlag(
-                    "--vnc-password",
-                    "vnc_password",
-                    "VNC password (a random one when left out)",
-                    default=_random_vnc_password,
-                ),
-            ),
-            examples=(
-                "cloudsigma servers create --name web --cpu 2000 --mem 2G",
-                "cloudsigma servers start UUID --wait",
-                "cloudsigma servers open-vnc UUID",
-                "cloudsigma servers delete UUID --recurse all_drives --wait",
-            ),
-        ),
-        ResourceSpec(
-            name="snapshots",
-            class_name="Snapshot",
-            singular="snapshot",
-            columns=(
-                UUID,
-                NAME,
-                STATUS,
-                Column("DRIVE", "drive", ref_uuid),
-                Column("ALLOCATED", "allocated_size", human_size),
-                Column("TIMESTAMP", "timestamp"),
-            ),
-            ready_status="available",
-            create_flags=(
-                CreateFlag("--drive", "drive", "uuid of the drive", required=True, metavar="UUID"),
-                CreateFlag("--name", "name", "snapshot name"),
-            ),
-            examples=(
-                "cloudsigma snapshots create --drive DRIVE_UUID --name nightly --wait",
-                "cloudsigma snapshots list --filter drive=DRIVE_UUID",
-            ),
-        ),
-        ResourceSpec(
-            name="libdrives",
-            class_name="LibDrive",
-            singular="library drive",
-            columns=(
-                UUID,
-                NAME,
-                Column("OS", "os"),
-                Column("VERSION", "version"),
-                Column("ARCH", "arch"),
-                Column("MEDIA", "media"),
-                Column("SIZE", "size", human_size),
-            ),
-            verbs=("list", "get"),
-            note="The drives library is read-only: there is no create, update or delete.",
-            examples=("cloudsigma libdrives list --filter os=linux --filter arch=64",),
-        ),
-        ResourceSpec(
-            name="ips",
-            class_name="IP",
-            singular="IP",
-            columns=(
-                UUID,
-                Column("SERVER", "server", ref_uuid),
-                Column("NETMASK", "netmask"),
-                Column("GATEWAY", "gateway"),
-            ),
-            verbs=("list", "get", "update"),
-            list_is_sparse=True,
-            note="IPs come with subscriptions: there is no create or delete.",
-            examples=("cloudsigma ips update 185.12.6.183 --meta role=frontend",),
-        ),
-        ResourceSpec(
-            name="vlans",
-            class_name="VLAN",
-            singular="VLAN",
-            columns=(
-                UUID,
-                Column("NAME", "meta", lambda meta: str(meta.get("name", "-"))),
-                Column("SERVERS", "servers", _count),
-                Column("SUBSCRIPTION", "subscription", lambda sub: str(sub.get("id", "-"))),
-            ),
-            verbs=("list", "get", "update"),
-            list_is_sparse=True,
-            note="VLANs come with subscriptions: there is no create or delete.",
-            examples=("cloudsigma vlans update UUID --meta name=backend",),
-        ),
-        ResourceSpec(
-            name="tags",
-            class_name="Tags",
-            singular="tag",
-            columns=(UUID, NAME, Column("RESOURCES", "resources", _count)),
-            create_flags=(CreateFlag("--name", "name", "tag name", required=True),),
-            examples=(
-                "cloudsigma tags create --name production",
-                'cloudsigma tags update UUID --data \'{"resources": ["DRIVE_UUID"]}\'',
-            ),
-        ),
-        ResourceSpec(
-            name="subscriptions",
-            class_name="Subscriptions",
-            singular="subscription",
-            key="id",
-            columns=(
-                Column("ID", "id"),
-                Column("RESOURCE", "resource"),
-                Column("AMOUNT", "amount"),
-                STATUS,
-                Column("START", "start_time"),
-                Column("END", "end_time"),
-                Column("AUTO RENEW", "auto_renew"),
-            ),
-            verbs=("list", "get", "create"),
-            create_flags=(
-                CreateFlag("--resource", "resource", "cpu, mem, dssd, ip, vlan...", required=True),
-                CreateFlag("--amount", "amount", "amount (MHz, bytes or a count)", required=True),
-                CreateFlag("--period", "period", "duration, e.g. '1 month'"),
-            ),
-            note="Subscriptions cannot be changed or deleted once bought.",
-            examples=(
-                "cloudsigma subscriptions list --filter status=active",
-                "cloudsigma subscriptions create --resource vlan --amount 1 --period '1 month'",
-            ),
-        ),
-    )
-}
+__all__ = [
+    "CRUD_VERBS",
+    "RESOURCES",
+    "CreateFlag",
+    "ResourceSpec",
+    "UsageError",
+    "add_crud_commands",
+    "add_reference",
+]
 
 
 # -- handlers -------------------------------------------------------------------------------
 
 
-def _filters(pairs: list[tuple[str, str]] | None, limit: int | None) -> dict[str, Any]:
+def _filters(
+    session: Session, pairs: list[tuple[str, str]] | None, limit: int | None
+) -> dict[str, Any]:
     query: dict[str, Any] = {}
     for key, value in pairs or ():
-        query.setdefault(key, []).append(value)
+        query.setdefault(key, []).append(resolve_filter(session, key, value))
     query = {key: found[0] if len(found) == 1 else found for key, found in query.items()}
     if limit is not None:
         query["limit"] = limit
@@ -277,28 +44,31 @@ def _filters(pairs: list[tuple[str, str]] | None, limit: int | None) -> dict[str
 
 
 def cmd_list(spec: ResourceSpec, args: argparse.Namespace, session: Session) -> int:
-    """List a collection: a table of its columns, or every field with ``--detail``."""
-    api = session.resource(spec.class_name)
-    query = _filters(args.filter, args.limit)
-    full = args.detail or (spec.list_is_sparse and not session.json_output)
-    objects = api.list_detail(query) if full else api.list(query)
-    if args.detail and not session.json_output:
+    """List a collection: a table of its columns, or every field with ``--detail``.
+
+    JSON and YAML carry the same objects as the table, with every field the API sent.
+    """
+    api = session.api(spec)
+    query = _filters(session, args.filter, args.limit)
+    objects = api.list_detail(query) if spec.list_is_sparse or args.detail else api.list(query)
+    if args.detail and not (session.json_output or session.quiet):
         session.show(objects)  # every field, one record per object
     else:
-        session.show(objects, spec.columns)
+        session.show_list(objects, spec)
     return 0
 
 
 def cmd_get(spec: ResourceSpec, args: argparse.Namespace, session: Session) -> int:
     """Show one object."""
-    session.show(session.resource(spec.class_name).get(args.uuid))
+    key = resolve(session, spec, args.ref)
+    session.show_object(session.api(spec).get(key), spec)
     return 0
 
 
 def cmd_create(spec: ResourceSpec, args: argparse.Namespace, session: Session) -> int:
     """Create one object (or several from a JSON list); ``--wait`` until ready."""
-    body = create_body(spec, args)
-    api = session.resource(spec.class_name)
+    body = create_body(spec, args, session)
+    api = session.api(spec)
     created = api.create(body)
     if getattr(args, "wait", False) and spec.ready_status:
         objects = created if isinstance(created, list) else [created]
@@ -307,18 +77,32 @@ def cmd_create(spec: ResourceSpec, args: argparse.Namespace, session: Session) -
             for obj in objects
         ]
         created = ready if isinstance(created, list) else ready[0]
-    session.show(created, spec.columns)
+    session.show(created, spec.columns, key=spec.key)
     return 0
 
 
-def create_body(spec: ResourceSpec, args: argparse.Namespace) -> Any:
+def _flag_value(flag: CreateFlag, value: Any, session: Session) -> Any:
+    """A flag's value as the body holds it: names resolved, each item wrapped."""
+
+    def one(item: Any) -> Any:
+        if flag.resolve:
+            item = resolve(session, flag.resolve, item)
+        return flag.wrap(item) if flag.wrap else item
+
+    return [one(item) for item in value] if flag.repeat else one(value)
+
+
+def create_body(spec: ResourceSpec, args: argparse.Namespace, session: Session) -> Any:
     """The create request body: ``--data``/``--file``, then the per-resource flags over it.
 
     :raises UsageError: when a required key is missing or flags meet a list body.
     """
     body = values.load_body(args.data, args.file)
-    flagged = {flag.key: getattr(args, flag.key) for flag in spec.create_flags}
-    flagged = {key: value for key, value in flagged.items() if value is not None}
+    flagged = {
+        flag.key: _flag_value(flag, getattr(args, flag.key), session)
+        for flag in spec.create_flags
+        if getattr(args, flag.key) is not None
+    }
     if isinstance(body, list):
         if flagged:
             raise UsageError("options such as --name cannot be combined with a list in --data")
@@ -334,49 +118,66 @@ def create_body(spec: ResourceSpec, args: argparse.Namespace) -> Any:
         raise UsageError(
             f"{spec.name} create needs {' and '.join(missing)} (or the whole body in --data/--file)"
         )
-    return body
+    return spec.finish_body(body) if spec.finish_body else body
 
 
 def cmd_update(spec: ResourceSpec, args: argparse.Namespace, session: Session) -> int:
     """Change an object; ``--meta`` merges into the meta it has now."""
+    key = resolve(session, spec, args.ref)
     body = values.load_body(args.data, args.file)
     if not isinstance(body, dict):
         raise UsageError("--data/--file must hold a JSON object for update")
     if args.name is not None:
         body["name"] = args.name
-    api = session.resource(spec.class_name)
+    api = session.api(spec)
     if args.meta:
         # the API replaces meta wholesale, so merge into what the object has now
         meta = body.get("meta")
         if meta is None:
-            meta = dict(api.get(args.uuid).get("meta") or {})
+            meta = dict(api.get(key).get("meta") or {})
         meta.update(dict(args.meta))
         body["meta"] = meta
     if not body:
         raise UsageError("nothing to update: give --name, --meta, --data or --file")
-    session.show(api.update(args.uuid, body))
+    session.show_object(api.update(key, body), spec)
     return 0
 
 
 def cmd_delete(spec: ResourceSpec, args: argparse.Namespace, session: Session) -> int:
     """Delete an object; ``--wait`` until the API answers 404 for it."""
-    api = session.resource(spec.class_name)
+    key = resolve(session, spec, args.ref)
+    api = session.api(spec)
     recurse = getattr(args, "recurse", None)
     if recurse:
-        api.delete(args.uuid, recurse=recurse)
+        api.delete(key, recurse=recurse)
     else:
-        api.delete(args.uuid)
+        api.delete(key)
     if args.wait:
-        api.wait_deleted(args.uuid, timeout=args.wait_timeout)
-    if session.json_output:
-        session.show({spec.key: args.uuid, "deleted": True})
-    else:
-        state = "deleted" if args.wait else "deletion requested for"
-        print(f"{state} {spec.singular} {args.uuid}")
+        api.wait_deleted(key, timeout=args.wait_timeout)
+    state = "deleted" if args.wait else "deletion requested for"
+    session.say(f"{state} {spec.singular} {key}", {spec.key: key, "deleted": True})
     return 0
 
 
 # -- parsers --------------------------------------------------------------------------------
+
+
+def add_reference(
+    parser: argparse.ArgumentParser,
+    spec: ResourceSpec | str,
+    dest: str = "ref",
+    *,
+    nargs: str | None = None,
+    help_text: str | None = None,
+) -> argparse.Action:
+    """A positional argument naming an object of ``spec`` (uuid, or name where it has names)."""
+    spec = RESOURCES[spec] if isinstance(spec, str) else spec
+    default_help = f"the {spec.singular}: its {'uuid or name' if spec.named else spec.key_kind}"
+    action = parser.add_argument(
+        dest, metavar=spec.key_label, nargs=nargs, help=help_text or default_help
+    )
+    action.completer = ObjectNames((spec.name,))  # type: ignore[attr-defined]
+    return action
 
 
 def _add_body_options(parser: argparse.ArgumentParser) -> None:
@@ -401,7 +202,8 @@ def _add_list(spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: Parser
         _bind(cmd_list, spec),
         examples=(
             f"cloudsigma {spec.name} list --limit 10",
-            f"cloudsigma --json {spec.name} list --detail",
+            f"cloudsigma {spec.name} list -o yaml",
+            f"cloudsigma {spec.name} list -q",
         ),
     )
     parser.add_argument("--detail", action="store_true", help="show every field of every object")
@@ -410,21 +212,24 @@ def _add_list(spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: Parser
         type=values.key_value,
         action="append",
         metavar="KEY=VALUE",
-        help="API filter, repeatable (name=web, name__contains=db, tag=UUID)",
+        help="API filter, repeatable (name=web, name__contains=db, tag=NAME_OR_UUID)",
     )
     parser.add_argument("--limit", type=int, metavar="N", help="at most N objects")
 
 
 def _add_get(spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: ParserKit) -> None:
-    key = spec.key.upper()
+    example = "web" if spec.named else spec.key_label
     parser = kit.add(
         verbs,
         "get",
         f"show one {spec.singular}",
         _bind(cmd_get, spec),
-        examples=(f"cloudsigma {spec.name} get {key}",),
+        examples=(
+            f"cloudsigma {spec.name} get {example}",
+            f"cloudsigma {spec.name} get {example} -o yaml",
+        ),
     )
-    parser.add_argument("uuid", metavar=key)
+    add_reference(parser, spec)
 
 
 def _add_create(spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: ParserKit) -> None:
@@ -435,7 +240,7 @@ def _add_create(spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: Pars
         f"create a {spec.singular}",
         _bind(cmd_create, spec),
         examples=(
-            f"cloudsigma {spec.name} create {required}",
+            f"cloudsigma {spec.name} create {required}".rstrip(),
             f"cloudsigma {spec.name} create --file {spec.singular.replace(' ', '_')}.json",
         ),
     )
@@ -448,13 +253,14 @@ def _add_create(spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: Pars
             choices=flag.choices,
             metavar=flag.metavar,
             help=flag.help,
+            action="append" if flag.repeat else "store",
         )
     if spec.ready_status:
         add_wait_options(parser, f"the {spec.singular} is {spec.ready_status}")
 
 
 def _add_update(spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: ParserKit) -> None:
-    key = spec.key.upper()
+    key = spec.key_label
     parser = kit.add(
         verbs,
         "update",
@@ -465,7 +271,7 @@ def _add_update(spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: Pars
             f"cloudsigma {spec.name} update {key} --data '{{\"meta\": {{}}}}'",
         ),
     )
-    parser.add_argument("uuid", metavar=key)
+    add_reference(parser, spec)
     _add_body_options(parser)
     parser.add_argument("--name", help="new name")
     parser.add_argument(
@@ -478,15 +284,14 @@ def _add_update(spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: Pars
 
 
 def _add_delete(spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: ParserKit) -> None:
-    key = spec.key.upper()
     parser = kit.add(
         verbs,
         "delete",
         f"delete a {spec.singular}",
         _bind(cmd_delete, spec),
-        examples=(f"cloudsigma {spec.name} delete {key} --wait",),
+        examples=(f"cloudsigma {spec.name} delete {spec.key_label} --wait",),
     )
-    parser.add_argument("uuid", metavar=key)
+    add_reference(parser, spec)
     if spec.name == "servers":
         parser.add_argument(
             "--recurse",

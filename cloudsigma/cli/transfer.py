@@ -7,8 +7,13 @@ import sys
 
 from cloudsigma.cli.parsing import ParserKit
 from cloudsigma.cli.progress import Progress
+from cloudsigma.cli.refs import resolve
+from cloudsigma.cli.resources import add_reference
 from cloudsigma.cli.session import Session
+from cloudsigma.cli.specs import RESOURCES
 from cloudsigma.cli.values import size
+
+DRIVES = RESOURCES["drives"]
 
 __all__ = ["add_transfer_commands"]
 
@@ -16,10 +21,11 @@ __all__ = ["add_transfer_commands"]
 def _upload(args: argparse.Namespace, session: Session) -> int:
     from cloudsigma.resumable_upload import ChunkUploadError, Upload
 
-    with Progress(f"upload {args.path}") as progress:
+    drive_uuid = resolve(session, DRIVES, args.uuid) if args.uuid else None
+    with Progress(f"upload {args.path}", enabled=session.progress) as progress:
         upload = Upload(
             args.path,
-            drive_uuid=args.uuid,
+            drive_uuid=drive_uuid,
             chunk_size=args.chunk_size,
             n_threads=args.threads,
             drive_name=args.name,
@@ -35,7 +41,7 @@ def _upload(args: argparse.Namespace, session: Session) -> int:
                 _hint(f"cloudsigma drives upload {args.path} --uuid {upload.drive_uuid}")
             raise
         progress(upload.file_size, upload.file_size)
-    session.show(drive)
+    session.show_object(drive, DRIVES)
     return 0
 
 
@@ -46,9 +52,10 @@ def _hint(resume_command: str) -> None:
 def _download(args: argparse.Namespace, session: Session) -> int:
     from cloudsigma.download import Download, RangeDownloadError
 
-    with Progress(f"download {args.uuid}") as progress:
+    uuid = resolve(session, DRIVES, args.ref)
+    with Progress(f"download {uuid}", enabled=session.progress) as progress:
         download = Download(
-            args.uuid,
+            uuid,
             args.path,
             chunk_size=args.chunk_size,
             n_threads=args.threads,
@@ -59,13 +66,12 @@ def _download(args: argparse.Namespace, session: Session) -> int:
         try:
             path = download.run()
         except (KeyboardInterrupt, RangeDownloadError):
-            _hint(f"cloudsigma drives download {args.uuid} {args.path}")
+            _hint(f"cloudsigma drives download {uuid} {args.path}")
             raise
         progress(download.size, download.size)
-    if session.json_output:
-        session.show({"uuid": args.uuid, "path": path, "size": download.size})
-    else:
-        print(f"downloaded drive {args.uuid} to {path}")
+    session.say(
+        f"downloaded drive {uuid} to {path}", {"uuid": uuid, "path": path, "size": download.size}
+    )
     return 0
 
 
@@ -101,7 +107,9 @@ def add_transfer_commands(verbs: argparse._SubParsersAction, kit: ParserKit) -> 
         ),
     )
     upload.add_argument("path", metavar="FILE", help="raw image to upload")
-    upload.add_argument("--uuid", metavar="UUID", help="resume the upload into this drive")
+    upload.add_argument(
+        "--uuid", metavar="DRIVE", help="resume the upload into this drive (uuid or name)"
+    )
     upload.add_argument("--name", help="name of the new drive (default: Upload_<date>)")
     upload.add_argument("--media", choices=("disk", "cdrom"), default="disk")
     _add_parallel_options(upload, "5M", "chunk")
@@ -113,8 +121,8 @@ def add_transfer_commands(verbs: argparse._SubParsersAction, kit: ParserKit) -> 
         _download,
         description="Download a drive's raw image into FILE, in parallel ranges. Run it again "
         "after an interruption to fetch only what is missing (FILE.part holds the partial file).",
-        examples=("cloudsigma drives download UUID disk.img",),
+        examples=("cloudsigma drives download my-image disk.img",),
     )
-    download.add_argument("uuid", metavar="UUID")
+    add_reference(download, DRIVES)
     download.add_argument("path", metavar="FILE", help="where to write the image")
     _add_parallel_options(download, "8M", "range")

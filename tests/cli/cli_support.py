@@ -29,6 +29,14 @@ class Run:
     def json(self) -> Any:
         return json.loads(self.stdout)
 
+    def yaml(self) -> Any:
+        import yaml
+
+        return yaml.safe_load(self.stdout)
+
+    def lines(self) -> list[str]:
+        return self.stdout.splitlines()
+
     def expect(self, status: int) -> Run:
         """Check the exit status, showing the streams when it is not the one expected."""
         assert self.status == status, (

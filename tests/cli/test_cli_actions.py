@@ -35,7 +35,7 @@ def test_server_action_prints_the_outcome_and_reports_unknown_servers(cli, verb)
     api_name = verb.replace("-", "_")
 
     if settles_in:
-        shown = cli("servers", verb, first["uuid"], "--wait", "--timeout", "30").expect(0)
+        shown = cli("servers", verb, first["uuid"], "--wait", "--wait-timeout", "30").expect(0)
         assert record_fields(shown.stdout)["status"] == settles_in
         answer = cli("--json", "servers", verb, second["uuid"]).expect(0).json()
         assert answer["action"] == api_name
@@ -99,15 +99,15 @@ def test_drive_resize_grows_the_drive_and_rejects_bad_sizes(cli):
 def test_wait_returns_at_the_status_and_fails_after_the_timeout(cli):
     server = cli_support.server()
     resource.Server().start(server["uuid"])
-    shown = cli("wait", "servers", server["uuid"], "running", "--timeout", "30").expect(0)
+    shown = cli("wait", "servers", server["uuid"], "running", "--wait-timeout", "30").expect(0)
     assert record_fields(shown.stdout)["status"] == "running"
     again = cli("--json", "wait", "servers", server["uuid"], "running").expect(0).json()
     assert again["status"] == "running"
 
     drive = cli_support.drive()
     resource.Drive().delete(drive["uuid"])
-    gone = cli("wait", "drives", drive["uuid"], "deleted", "--timeout", "30").expect(0)
+    gone = cli("wait", "drives", drive["uuid"], "deleted", "--wait-timeout", "30").expect(0)
     assert gone.stdout.strip() == f"drive {drive['uuid']} is deleted"
 
-    late = cli("wait", "servers", server["uuid"], "paused", "--timeout", "0.5").expect(1)
+    late = cli("wait", "servers", server["uuid"], "paused", "--wait-timeout", "0.5").expect(1)
     assert "did not reach status paused" in late.stderr

@@ -57,7 +57,7 @@ def test_list_filters_and_limits(cli):
     assert [drive["name"] for drive in only_beta.json()] == ["beta-disk"]
     detail = cli("drives", "list", "--detail", "--filter", "name=beta-disk").expect(0)
     assert record_fields(detail.stdout)["name"] == "beta-disk"
-    assert record_fields(detail.stdout)["size"] == f"{1024**3} (1G)"
+    assert record_fields(detail.stdout)["size"] == f"1 GiB ({1024**3} bytes)"
     one = cli("drives", "list", "--limit", "1").expect(0)
     assert len(one.stdout.splitlines()) == 2  # header and one row
 
@@ -199,7 +199,7 @@ DELETABLE = ["drives", "servers", "snapshots", "tags"]
 def test_delete_waits_for_the_object_to_go_and_reports_unknown_keys(cli, collection):
     api = SDK_CLASSES[collection]()
     first, first_key = cli_support.make(collection)
-    done = cli(collection, "delete", first_key, "--wait", "--timeout", "30").expect(0)
+    done = cli(collection, "delete", first_key, "--wait", "--wait-timeout", "30").expect(0)
     assert done.stdout.strip() == f"deleted {collection_singular(collection)} {first_key}"
     assert api_error(lambda: api.get(first_key)).status_code == 404
 

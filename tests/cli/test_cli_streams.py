@@ -29,21 +29,23 @@ def finish(process: subprocess.Popen, args: tuple[str, ...], timeout: float = 30
 
 
 def test_events_prints_one_line_per_event_and_fails_when_none_come(cli):
-    as_json = ("--json", "events", "--count", "1", "--timeout", "30")
+    as_json = ("--json", "events", "--count", "1", "--wait-timeout", "30")
     listener = start_listening(cli.env, *as_json)
     drive = cli_support.drive("evented")
     frame = json.loads(finish(listener, as_json).expect(0).stdout.splitlines()[0])
     assert frame["resource_type"] == "drives"
     assert frame["resource_uri"] == drive["resource_uri"]
 
-    as_table = ("events", "--count", "1", "--timeout", "30")
+    as_table = ("events", "--count", "1", "--wait-timeout", "30")
     listener = start_listening(cli.env, *as_table)
     resource.Drive().update(drive["uuid"], {"name": "evented-again"})
     line = finish(listener, as_table).expect(0).stdout.splitlines()[0]
-    assert line.split()[:2] == ["drives", drive["resource_uri"]]
+    received, resource_type, uri = line.split()[:3]
+    assert (resource_type, uri) == ("drives", drive["resource_uri"])
+    assert received.endswith("+00:00")  # when it came, in UTC
 
-    quiet = cli("events", "--count", "1", "--timeout", "0.5").expect(1)
-    assert "timed out after 0.5s with 0 of 1 events" in quiet.stderr
+    quiet = cli("events", "--count", "1", "--wait-timeout", "0.5").expect(1)
+    assert "no more events within --wait-timeout 0.5 s (0 of 1)" in quiet.stderr
 
 
 def test_events_stops_on_ctrl_c_with_status_130(cli):

@@ -13,7 +13,7 @@ __all__ = ["add_metadata_command"]
 def _read_metadata(args: argparse.Namespace, session: Session) -> int:
     from cloudsigma import metadata
 
-    options = {"timeout": args.read_timeout} if args.read_timeout is not None else {}
+    options = {"timeout": session.http_timeout} if session.http_timeout is not None else {}
     value = metadata.GetServerMetadata(device=args.device, **options).get(args.path or None)
     if session.json_output or isinstance(value, dict | list):
         session.show(value)
@@ -31,11 +31,12 @@ def add_metadata_command(commands: argparse._SubParsersAction, kit: ParserKit) -
         _read_metadata,
         description="Read the server context the way a VM does, over its second serial port. "
         "PATH picks one value: keys and list indexes joined by '/'. Needs no credentials, "
-        "but read access to the port (root or the dialout group).",
+        "but read access to the port (root or the dialout group). --timeout bounds the wait for "
+        "the answer.",
         examples=(
             "cloudsigma metadata",
             "cloudsigma metadata /meta/ssh_public_key",
-            "cloudsigma metadata /nics/0/mac --device /dev/ttyS1",
+            "cloudsigma metadata /nics/0/mac --device /dev/ttyS1 --timeout 5",
         ),
     )
     parser.add_argument("path", nargs="?", metavar="PATH", help="e.g. name, /meta/ssh_public_key")
@@ -43,11 +44,4 @@ def add_metadata_command(commands: argparse._SubParsersAction, kit: ParserKit) -
         "--device",
         metavar="DEVICE",
         help="serial device (default: CLOUDSIGMA_SERIAL_DEVICE, else /dev/ttyS1 or COM2)",
-    )
-    parser.add_argument(
-        "--timeout",
-        dest="read_timeout",
-        type=float,
-        metavar="SECONDS",
-        help="how long to wait for the answer",
     )

@@ -94,7 +94,7 @@ def test_any_name_resolves_to_its_drive(cli, name):
 @given(st.text(max_size=20))
 @settings(max_examples=200, derandomize=True)
 def test_filter_escaping_keeps_a_name_one_value(name):
-    from cloudsigma.emulator.listing import split_values
+    from cloudsigma.emulator.models.listing import split_values
 
     assert split_values(escape_filter_value(name)) == [name]
 

@@ -12,9 +12,9 @@ from cloudsigma.cli import values
 from cloudsigma.cli.output import Column
 from cloudsigma.cli.parsing import ParserKit
 from cloudsigma.cli.refs import resolve
-from cloudsigma.cli.resources import add_reference
+from cloudsigma.cli.resources import add_body_options, add_reference
 from cloudsigma.cli.session import Session
-from cloudsigma.cli.specs import ResourceSpec, UsageError, subscribed_amount
+from cloudsigma.cli.specs import RESOURCES, ResourceSpec, UsageError, subscribed_amount
 
 __all__ = ["add_account_commands", "add_subscription_actions", "in_units"]
 
@@ -31,16 +31,7 @@ USAGE_SAMPLES = _singleton("usage samples", "usage", "Usage")
 PRICING = _singleton("pricing", "pricing", "Pricing")
 PROFILE = _singleton("profile", "profile", "Profile")
 CAPABILITIES = _singleton("capabilities", "capabilities", "Capabilites")
-SUBSCRIPTIONS = ResourceSpec(
-    name="subscriptions",
-    resource_name="subscriptions",
-    class_name="Subscriptions",
-    singular="subscription",
-    key="id",
-    key_kind="id",
-    named=False,
-    columns=(),
-)
+SUBSCRIPTIONS = RESOURCES["subscriptions"]
 
 
 def _get(session: Session, spec: ResourceSpec, query: dict[str, Any] | None = None) -> Any:
@@ -241,9 +232,7 @@ def _add_profile_command(commands: argparse._SubParsersAction, kit: ParserKit) -
         metavar="KEY=VALUE",
         help="set one field (typed as the profile has it); repeatable",
     )
-    source = update.add_mutually_exclusive_group()
-    source.add_argument("--data", type=values.json_object, metavar="JSON", help="fields as JSON")
-    source.add_argument("--file", metavar="PATH", help="fields as JSON from PATH ('-' = stdin)")
+    add_body_options(update)
 
 
 def add_account_commands(commands: argparse._SubParsersAction, kit: ParserKit) -> None:

@@ -6,6 +6,7 @@ Nothing is drawn when stderr is not a terminal (a log file gets no bar) or with
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -24,6 +25,13 @@ def wanted(no_progress: bool = False) -> bool:
     """Whether to draw progress: stderr is a terminal and ``--no-progress`` was not given."""
     isatty = getattr(sys.stderr, "isatty", None)
     return not no_progress and bool(isatty and isatty())
+
+
+def _terminal_width() -> int:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 0
 
 
 class Progress:
@@ -53,7 +61,9 @@ class Progress:
                 unit_scale=True,
                 unit_divisor=1024,
                 file=sys.stderr,
-                dynamic_ncols=True,
+                # a terminal that reports no width (a new pty, some CI consoles) gets 80
+                dynamic_ncols=_terminal_width() > 0,
+                ncols=None if _terminal_width() > 0 else 80,
             )
 
     def __call__(self, done: int, total: int | None = None) -> None:

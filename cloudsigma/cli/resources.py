@@ -23,6 +23,7 @@ __all__ = [
     "CreateFlag",
     "ResourceSpec",
     "UsageError",
+    "add_body_options",
     "add_crud_commands",
     "add_reference",
 ]
@@ -180,7 +181,7 @@ def add_reference(
     return action
 
 
-def _add_body_options(parser: argparse.ArgumentParser) -> None:
+def add_body_options(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--data", type=values.json_object, metavar="JSON", help="the request body as JSON"
@@ -244,7 +245,7 @@ def _add_create(spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: Pars
             f"cloudsigma {spec.name} create --file {spec.singular.replace(' ', '_')}.json",
         ),
     )
-    _add_body_options(parser)
+    add_body_options(parser)
     for flag in spec.create_flags:
         parser.add_argument(
             flag.flag,
@@ -272,7 +273,7 @@ def _add_update(spec: ResourceSpec, verbs: argparse._SubParsersAction, kit: Pars
         ),
     )
     add_reference(parser, spec)
-    _add_body_options(parser)
+    add_body_options(parser)
     parser.add_argument("--name", help="new name")
     parser.add_argument(
         "--meta",

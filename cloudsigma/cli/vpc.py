@@ -19,7 +19,8 @@ VPC, NODES = RESOURCES["vpc"], RESOURCES["nodes"]
 
 def _node_uuids(vpc: dict[str, Any]) -> list[str]:
     """The uuids of the VPC's nodes (references, or bare uuids as an older answer may hold)."""
-    return [str(node["uuid"] if isinstance(node, dict) else node) for node in vpc.get("nodes") or ()]
+    nodes = vpc.get("nodes") or ()
+    return [str(node["uuid"] if isinstance(node, dict) else node) for node in nodes]
 
 
 def _link(args: argparse.Namespace, session: Session, *, linking: bool) -> int:

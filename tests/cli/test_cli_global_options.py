@@ -126,7 +126,9 @@ _ON_TERMINAL = (
 )
 
 
-def run_on_terminal(args: list[str], env: dict[str, str], typed: str) -> tuple[int, str]:
+def run_on_terminal(
+    args: list[str], env: dict[str, str], typed: str, prompt: bytes = b"password for"
+) -> tuple[int, str]:
     """Run the command with a pseudo-terminal as its terminal, type ``typed`` at the first
     prompt, and return the exit status and everything it wrote to the terminal."""
     terminal, child_end = os.openpty()
@@ -140,7 +142,7 @@ def run_on_terminal(args: list[str], env: dict[str, str], typed: str) -> tuple[i
     os.close(child_end)
     shown = b""
     try:
-        while b"password for" not in shown:
+        while prompt not in shown:
             shown += _read_terminal(terminal)
         os.write(terminal, typed.encode() + b"\n")
         while True:
@@ -153,7 +155,7 @@ def run_on_terminal(args: list[str], env: dict[str, str], typed: str) -> tuple[i
             shown += chunk
     finally:
         os.close(terminal)
-        if process.poll() is None and b"password for" not in shown:
+        if process.poll() is None and prompt not in shown:
             process.kill()  # it never asked: do not leave it waiting
     return process.wait(timeout=30), shown.decode(errors="replace")
 

@@ -160,3 +160,35 @@ def test_building_the_parser_has_no_side_effects(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[] []"
+
+
+def readme_commands() -> list[list[str]]:
+    """The ``cloudsigma ...`` lines of the README's command-line section, as argument lists."""
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    commands = []
+    in_code = False
+    for line in section.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+            continue
+        for part in line.split("#", 1)[0].replace("|", ";").split(";") if in_code else ():
+            words = shlex.split(part)
+            if "cloudsigma" in words and "$(" not in part:
+                words = words[words.index("cloudsigma") + 1 :]
+                words = words[: words.index(">")] if ">" in words else words
+                fed = part.strip().startswith("xargs")  # xargs adds the object
+                commands.append(words + ["OBJECT"] * fed)
+    return commands
+
+
+@pytest.mark.parametrize("words", readme_commands(), ids=" ".join)
+def test_the_readme_commands_parse(words):
+    from cloudsigma.cli.app import build_parser
+
+    args, extra = build_parser().parse_known_args(words)
+    assert extra == [] or args.command == "emulator"  # the emulator parses its own options
+    assert args.command in words

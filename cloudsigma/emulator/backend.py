@@ -78,6 +78,12 @@ class Backend:
         self.has_acls = False
         #: Statuses of router answers: ``dumps`` (202, as recorded) or ``rst`` (201/200/204).
         self.vrouter_style = "dumps"
+        #: Whether guests power off on an ACPI shutdown (per server, see
+        #: ``account.guests_answer_acpi``).
+        self.guests_answer_acpi = True
+        #: The cpu type of a server created without one (the schema says amd; the cloud where
+        #: pycloudsigma's tests ran counted such servers as intel).
+        self.default_cpu_type = "amd"
         self._dynamic = 0
         self._counter = 1000
 
@@ -207,10 +213,12 @@ class Backend:
         target: str | Callable[[], str],
         apply: Callable[[], None] | None = None,
         factor: float = 1.0,
-    ) -> None:
+    ) -> int:
         """After the transition delay, run ``apply`` and move ``obj`` to ``target``.
 
         Nothing happens if the object was deleted in between.
+
+        :returns: the token of the scheduled change (for ``transitions.cancel``).
         """
 
         def fire() -> None:
@@ -220,7 +228,7 @@ class Backend:
                 apply()
             self.set_status(account, resource, obj, target() if callable(target) else target)
 
-        self.transitions.later(fire, factor)
+        return self.transitions.later(fire, factor)
 
     # tags ----------------------------------------------------------------
     def tag_refs(self, account: Account, values: Any) -> list[dict]:

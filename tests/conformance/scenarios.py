@@ -63,6 +63,9 @@ OLDEST_CONTEXT_KEYS = NEWER_SERVER_KEYS + (
     "cpu_perf_threshold",
     "mem_perf_threshold",
 )
+#: The 2015 current usage record predates the keys a current account shows (ADDENDUM 4: the
+#: live API has ``intel_cpu`` since 2020; the 2024 pricing lists the others as resources).
+NEWER_USAGE_KEYS = ("dedicated_host_6148", "intel_cpu", "intel_mem", "nvme", "vpc")
 #: The 2013 clone-naming profile dumps predate keys of the profile dump.
 NEWER_PROFILE_KEYS = (
     "has_tx_autotopup",
@@ -293,7 +296,7 @@ SCENARIOS: dict[str, list[Step]] = {
         subscribe("dssd", 32 * GiB),
         Rec("subscription_list"),
         Rec("ledger_list"),
-        Rec("currentusage_list"),
+        Rec("currentusage_list", tolerated=NEWER_USAGE_KEYS),
         Rec("subscriptioncalculator"),
         subscribe("dssd", 30 * GiB, "7272", period="1 year"),
         Rec("subscriptioncalculator_extend"),

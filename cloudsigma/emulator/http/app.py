@@ -22,7 +22,7 @@ from ..faults import FaultInjector
 from ..models.errors import ApiError
 from .accounts import AccountActions
 from .auth import Auth, Unauthorized
-from .collections import CollectionHandlers
+from .collections import CollectionHandlers, offers
 from .control import Control, Journal
 from .events import Websockets
 from .faults import FaultMiddleware
@@ -138,7 +138,7 @@ class ApiServer:
         """Find the route of an ``/api/2.0/`` request, authenticate it and run its handler."""
         segments = [seg for seg in request.match_info.get("tail", "").split("/") if seg]
         if request.method == "OPTIONS":
-            return options(segments)
+            return options(self.backend, segments)
         handler, params, allowed = match_route(request.method, segments)
         if handler is None:
             raise self.unmatched(request, segments, allowed)
@@ -198,12 +198,18 @@ class Listener:
             await self._runner.cleanup()
 
 
-def options(segments: list[str]) -> web.Response:
-    """``OPTIONS``: the methods the path allows, in ``Allow``."""
-    allowed = {
-        m for m in ("GET", "POST", "PUT", "DELETE") if match_route(m, segments)[0] is not None
-    }
-    allowed.add("OPTIONS")
+def options(backend: Backend, segments: list[str]) -> web.Response:
+    """``OPTIONS``: the methods the resource at the path really allows, in ``Allow``."""
+    allowed = {"OPTIONS"}
+    for method in ("GET", "POST", "PUT", "DELETE"):
+        handler, params, _ = match_route(method, segments)
+        if handler is None:
+            continue
+        collection = backend.collections.get(params.get("res", ""))
+        if collection is None and "res" in params and params["res"] not in LITERAL_ROOTS:
+            continue
+        if collection is None or offers(collection, handler):
+            allowed.add(method)
     text = ",".join(sorted(allowed))
     return web.Response(status=200, text=text, headers={"Allow": text})
 

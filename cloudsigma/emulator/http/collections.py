@@ -4,6 +4,7 @@ actions, schema. They treat every collection alike; what differs is data on the 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -13,6 +14,32 @@ from ..models.kernel import Account, Collection, Singleton
 from ..models.listing import make_filter, order, page, select_fields
 from .parsing import BodyReader, objects_of
 from .responses import empty_response, json_response
+
+
+def offers(collection: Collection, handler: str) -> bool:
+    """Whether ``collection`` really serves the route ``handler`` (a row of the route table
+    names every collection alike; what each offers is data on the collection)."""
+    methods = collection.methods
+    singleton = isinstance(collection, Singleton)
+    checks = {
+        "list": singleton or "list" in methods,
+        "list_detail": not singleton and "list" in methods,
+        "get": not singleton and "get" in methods,
+        "create": "create" in methods,
+        "put_collection": hasattr(collection, "write")
+        and ("update" in methods or collection.name == "notification_preferences"),
+        "update": not singleton and "update" in methods,
+        "delete": not singleton and "delete" in methods,
+        "bulk_delete": collection.bulk_delete,
+        "action": bool(collection.actions),
+        "collection_action": bool(collection.actions),
+        "availability_groups": hasattr(collection, "availability_groups"),
+        "availability_group": hasattr(collection, "availability_groups"),
+        "runtime": collection.name == "servers",
+        "related": collection.name == "tags",
+        "related_detail": collection.name == "tags",
+    }
+    return checks.get(handler, True)
 
 
 class CollectionHandlers:
@@ -186,17 +213,27 @@ class CollectionHandlers:
         return json_response(status, answer)
 
     # parts of objects -------------------------------------------------------
+    def placed(self, res: str) -> Collection:
+        """The collection, which must place its objects (drives and servers).
+
+        :raises ApiError: 404 for the others.
+        """
+        collection = self.collection(res)
+        if not hasattr(collection, "availability_groups"):
+            raise ApiError(404, "notexist", f"/{res}/ has no availability groups")
+        return collection
+
     async def on_availability_groups(
         self, request: web.Request, account: Account, res: str
     ) -> web.Response:
-        self.collection(res)
-        return json_response(200, [])
+        collection: Any = self.placed(res)
+        return json_response(200, collection.availability_groups(account))
 
     async def on_availability_group(
         self, request: web.Request, account: Account, res: str, uuid: str
     ) -> web.Response:
-        self.collection(res).find(account, uuid)
-        return json_response(200, [])
+        collection: Any = self.placed(res)
+        return json_response(200, collection.availability_group(account, uuid))
 
     async def on_runtime(
         self, request: web.Request, account: Account, res: str, uuid: str

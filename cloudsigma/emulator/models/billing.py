@@ -65,8 +65,15 @@ def same_length(subscription: dict) -> str:
 
 
 def next_noon(moment: datetime.datetime) -> datetime.datetime:
+    """The first noon (UTC) at or after ``moment``."""
     noon = moment.replace(hour=12, minute=0, second=0, microsecond=0)
     return noon if noon >= moment else noon + datetime.timedelta(days=1)
+
+
+def previous_noon(moment: datetime.datetime) -> datetime.datetime:
+    """The last noon (UTC) at or before ``moment``."""
+    noon = moment.replace(hour=12, minute=0, second=0, microsecond=0)
+    return noon if noon <= moment else noon - datetime.timedelta(days=1)
 
 
 def timespan(values: dict) -> tuple[datetime.datetime, datetime.datetime]:
@@ -79,7 +86,7 @@ def timespan(values: dict) -> tuple[datetime.datetime, datetime.datetime]:
         )
     start = parse_time(values, "start_time") or now()
     if start > now():
-        start = next_noon(start) - datetime.timedelta(days=1)
+        start = previous_noon(start)
     end = parse_time(values, "end_time")
     if end is None:
         end = start + parse_period(values["period"])
@@ -255,8 +262,15 @@ class Subscriptions(Collection):
             values["period"] = period
         extension = self.prepare(account, values, {})
         self.commit(account, extension)
-        subscription["descendants"].append(extension["id"])
+        self.chain_root(account, subscription)["descendants"].append(extension["id"])
         return 200, extension
+
+    def chain_root(self, account: Account, subscription: dict) -> dict:
+        """The first subscription of the chain of extensions ``subscription`` belongs to."""
+        for candidate in self.store(account).values():
+            if subscription["id"] in candidate["descendants"]:
+                return candidate
+        return subscription
 
     def auto_renew(self, account: Account, uuid: str, body: dict, query: dict):
         subscription = self.find(account, uuid, "EDIT")
@@ -346,13 +360,27 @@ class SubscriptionCalculator(Subscriptions):
 
 
 class Groupedsubscriptions(Collection):
-    """``/groupedsubscriptions/``: subscription chains with their ``descendants``."""
+    """``/groupedsubscriptions/``: the first subscription of each chain of extensions, with
+    the later ones in ``descendants`` (whole subscriptions, in the order they were bought)."""
 
     name = "groupedsubscriptions"
     methods = frozenset({"list", "get"})
 
     def store(self, account: Account) -> dict[str, dict]:
         return account.objects["subscriptions"]
+
+    def grouped(self, account: Account, subscription: dict) -> dict:
+        store = self.store(account)
+        descendants = [refresh_status(store[i]) for i in subscription["descendants"] if i in store]
+        return dict(refresh_status(subscription), descendants=descendants)
+
+    def listing(self, account: Account, query: dict) -> list[dict]:
+        store = self.store(account)
+        later = {i for subscription in store.values() for i in subscription["descendants"]}
+        return [self.grouped(account, s) for key, s in store.items() if key not in later]
+
+    def get(self, account: Account, uuid: str) -> dict:
+        return self.grouped(account, self.find(account, uuid))
 
 
 class Seeded(Collection):
@@ -459,24 +487,50 @@ class UsageSamples(Usage):
 
     @staticmethod
     def used(account: Account) -> list[tuple[str, str, int]]:
-        """``(uuid, resource, amount)`` of everything the account uses now."""
-        used = []
-        for server in account.objects["servers"].values():
-            if server["status"] in ("running", "stopping"):
-                used.append((server["uuid"], f"{server['cpu_type']}_cpu", server["cpu"]))
-                used.append((server["uuid"], f"{server['cpu_type']}_mem", server["mem"]))
-        for drive in account.objects["drives"].values():
-            used.append((drive["uuid"], drive["storage_type"], drive["size"]))
-        return used
+        return usage_of(account)
 
 
-RECORDED_USAGE_KEYS = (
+#: Server statuses that use cpu and memory: from the moment a start is accepted until the
+#: server has stopped (the live API counts a server as soon as it is ``starting``).
+POWERED = ("starting", "running", "stopping")
+
+
+def usage_of(account: Account) -> list[tuple[str, str, int]]:
+    """``(uuid, resource, amount)`` of everything the account uses now.
+
+    Powered servers use ``<cpu_type>_cpu`` (MHz) and ``<cpu_type>_mem`` (bytes); drives use
+    their storage type (bytes), ephemeral ones only while a powered server has them attached.
+    """
+    used = []
+    powered = {
+        uuid: server
+        for uuid, server in account.objects["servers"].items()
+        if server["status"] in POWERED
+    }
+    for server in powered.values():
+        used.append((server["uuid"], f"{server['cpu_type']}_cpu", server["cpu"]))
+        used.append((server["uuid"], f"{server['cpu_type']}_mem", server["mem"]))
+    for drive in account.objects["drives"].values():
+        on_powered = any(mount["uuid"] in powered for mount in drive["mounted_on"])
+        if drive["runtime"].get("is_ephemeral") and not on_powered:
+            continue
+        used.append((drive["uuid"], drive["storage_type"], drive["size"]))
+    return used
+
+
+#: Keys every ``/currentusage/`` answer has: those of the recorded answer, plus the ones a
+#: current account shows (Intel servers, NVMe drives, VPCs and dedicated hosts).
+CURRENT_USAGE_KEYS = (
     "amd_cpu",
     "amd_mem",
     "cpu",
+    "dedicated_host_6148",
     "dssd",
+    "intel_cpu",
+    "intel_mem",
     "ip",
     "mem",
+    "nvme",
     "sms",
     "sparc_t4_cpu",
     "sparc_t4_mem",
@@ -484,8 +538,19 @@ RECORDED_USAGE_KEYS = (
     "tx",
     "vlan",
     "vlan_ecx",
+    "vpc",
     "zadara",
 )
+
+
+#: The usage keys a subscription counts for: ``cpu``/``mem`` ones are the AMD pool (the
+#: recorded answer shows them under both names), ``intel_*`` ones count in the totals too.
+SUBSCRIPTION_COVERS = {
+    "cpu": ("cpu", "amd_cpu"),
+    "mem": ("mem", "amd_mem"),
+    "intel_cpu": ("intel_cpu", "cpu"),
+    "intel_mem": ("intel_mem", "mem"),
+}
 
 
 def current_usage(backend: Any, account: Account) -> dict:
@@ -497,23 +562,22 @@ def current_usage(backend: Any, account: Account) -> dict:
         entry["using"] += using
         entry["subscribed"] += subscribed
 
-    # The keys of the recorded answer are always there; others appear once something uses them.
-    for key in RECORDED_USAGE_KEYS:
+    # These keys are always there; others appear once something uses them.
+    for key in CURRENT_USAGE_KEYS:
         add(key)
     for lic in backend.seed["licenses"]:
         add(lic["name"])
-    for server in account.objects["servers"].values():
-        if server["status"] in ("running", "stopping"):
-            for total in ("", f"{server['cpu_type']}_"):
-                add(f"{total}cpu", server["cpu"])
-                add(f"{total}mem", server["mem"])
-    for drive in account.objects["drives"].values():
-        add(drive["storage_type"], drive["size"])
+    for _uuid, key, amount in usage_of(account):
+        add(key, amount)
+        if key.endswith(("_cpu", "_mem")):  # the unprefixed keys total every cpu type
+            add(key.rsplit("_", 1)[1], amount)
     add("ip", using=sum(1 for ip in account.objects["ips"].values() if ip["server"]))
     add("vlan", using=sum(1 for vlan in account.objects["vlans"].values() if vlan["servers"]))
     for subscription in account.objects["subscriptions"].values():
-        if subscription["status"] == "active":
-            add(subscription["resource"], subscribed=int(subscription["amount"]))
+        if refresh_status(subscription)["status"] == "active":
+            resource = subscription["resource"]
+            for key in SUBSCRIPTION_COVERS.get(resource, (resource,)):
+                add(key, subscribed=int(subscription["amount"]))
     for entry in usage.values():
         entry["burst"] = max(0, entry["using"] - entry["subscribed"])
     balance = {"balance": account.balance["balance"], "currency": account.balance["currency"]}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import fields
+from . import fields, placement
 from .errors import concurrency, notexist, permission, validation
 from .kernel import API, Account, Collection, SimpleCollection, iso, new_uuid, now, ref
+from .placement import avoided_uuids
 
 MEDIA = ("disk", "cdrom")
 STORAGE_TYPES = ("dssd", "zadara", "nvme", "local_nvme", "magnetic", "ssd")
@@ -271,6 +272,36 @@ class Drives(Collection):
             self.backend.settle(account, "drives", drive, lambda: steady_status(drive))
         return drive
 
+    def create_many(self, account: Account, items: list, query: dict) -> list[dict]:
+        created = super().create_many(account, items, query)
+        for drive in created:
+            self.place(account, drive["uuid"], query.get("avoid"))
+        return created
+
+    # placement --------------------------------------------------------------
+    def place(self, account: Account, uuid: str, avoid: str | None) -> None:
+        """Put drive ``uuid`` in a storage pool away from the drives (or the drives of the
+        servers) that ``avoid`` names."""
+        if not avoid:
+            return
+        avoided: set[str] = set()
+        servers = self.backend.collections["servers"].store(account)
+        for name in avoided_uuids(avoid):
+            if name in servers:
+                avoided.update(a["drive"]["uuid"] for a in servers[name]["drives"])
+            elif name in self.store(account):
+                avoided.add(name)
+        placement.place(account.placement, uuid, {account.placement.get(u, 0) for u in avoided})
+
+    def availability_groups(self, account: Account) -> list[list[str]]:
+        """``/drives/availability_groups/``: the account's drives grouped by storage pool."""
+        return placement.groups(account.placement, self.store(account))
+
+    def availability_group(self, account: Account, uuid: str) -> list[str]:
+        """The drives in the storage pool of drive ``uuid`` (itself included)."""
+        drive = self.find(account, uuid)
+        return placement.group_of(account.placement, drive["uuid"], self.store(account))
+
     # update ---------------------------------------------------------------
     def check_update(self, account: Account, drive: dict, values: dict) -> dict:
         self.check_not_busy(drive)
@@ -369,6 +400,7 @@ class Drives(Collection):
             )
 
     def remove(self, account: Account, drive: dict) -> None:
+        account.placement.pop(drive["uuid"], None)
         for server in self.servers_of(drive):
             server["drives"] = [a for a in server["drives"] if a["drive"]["uuid"] != drive["uuid"]]
             self.backend.emit(account, "servers", server)
@@ -385,6 +417,7 @@ class Drives(Collection):
     def clone(self, account: Account, uuid: str, body: dict, query: dict):
         source = self.find(account, uuid, "CLONE")
         drive = self.clone_drive(account, source, body)
+        self.place(account, drive["uuid"], query.get("avoid"))
         return 202, {"objects": [drive]}
 
     def check_cloneable(self, source: dict) -> None:
@@ -448,15 +481,49 @@ class Drives(Collection):
             copied = image.copy()
             copied.resize(drive["size"])
             self.backend.images[drive["uuid"]] = copied
+        owner = self.begin_cloning_source(source)
 
         def done() -> None:
             drive["runtime"]["is_snapshotable"] = True
+            if owner is not None:
+                self.end_cloning_source(owner, source, job["uuid"])
 
         self.backend.settle(
             account, "drives", drive, lambda: steady_status(drive), apply=done, factor=1.5
         )
         self.backend.audit(account, self, drive, "clone_dst", "")
         return drive
+
+    def begin_cloning_source(self, source: dict) -> Account | None:
+        """Show ``cloning_src`` on a drive being copied and audit ``clone_src`` in its owner's
+        log; returns the owner (``None`` for library drives and snapshots, which keep their
+        state)."""
+        owner = self.backend.owner_of(self.name, source.get("uuid", ""))
+        if owner is None or self.store(owner).get(source["uuid"]) is not source:
+            return None
+        if source["status"] in STEADY:
+            self.backend.set_status(owner, self.name, source, "cloning_src")
+        self.backend.audit(owner, self, source, "clone_src", "")
+        return owner
+
+    def end_cloning_source(self, owner: Account, source: dict, job_uuid: str) -> None:
+        """Back to ``mounted``/``unmounted`` once no other copy of ``source`` is running."""
+        if self.store(owner).get(source["uuid"]) is not source:
+            return
+        if source["status"] != "cloning_src" or self.clones_running(source, job_uuid):
+            return
+        self.backend.set_status(owner, self.name, source, steady_status(source))
+
+    def clones_running(self, source: dict, finished_job: str) -> bool:
+        """Whether a drive clone of ``source`` other than ``finished_job`` is still running."""
+        return any(
+            job["state"] == "started"
+            and job["operation"] == "drive_clone"
+            and job["uuid"] != finished_job
+            and job["resources"][:1] == [source["resource_uri"]]
+            for account in self.backend.accounts.values()
+            for job in account.objects["jobs"].values()
+        )
 
     # misc actions -----------------------------------------------------------
     def set_scheduler(self, account: Account, uuid: str, body: dict, query: dict):
@@ -519,6 +586,11 @@ class InitUpload(Collection):
 
     def prepare(self, account: Account, values: dict, query: dict) -> dict:
         drive = self.sibling("drives", Drives).prepare(account, values, query, exact=True)
+        if drive["runtime"]["is_ephemeral"]:
+            raise permission(
+                f"{drive['storage_type']} drives are ephemeral and cannot be uploaded; "
+                "upload to another storage type"
+            )
         drive["status"] = "uploading"
         return drive
 

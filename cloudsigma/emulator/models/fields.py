@@ -45,10 +45,12 @@ def integer(
 
 
 def boolean(values: Mapping, key: str, default: Any = _MISSING) -> Any:
-    """A boolean field."""
+    """A boolean field; ``null`` for an optional one means "not given" (its default)."""
     value = values.get(key, default)
     if value is _MISSING:
         raise required(key)
+    if value is None and default is not _MISSING:
+        return default
     if not isinstance(value, bool):
         raise validation(f"{key} must be true or false, got {value!r}", key)
     return value

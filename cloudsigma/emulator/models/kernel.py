@@ -77,6 +77,12 @@ class Account:
         }
         self.global_context: dict = {}
         self.logs: list[dict] = []
+        #: The host of each running server and the storage pool of each drive, by uuid.
+        self.placement: dict[str, int] = {}
+        #: Servers whose guest does not power off on an ACPI shutdown (uuid -> False).
+        self.guests_answer_acpi: dict[str, bool] = {}
+        #: Pending "the guest did not answer" timeouts of ACPI shutdowns, by server uuid.
+        self.acpi_waits: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"<Account {self.email} {self.uuid}>"
@@ -437,6 +443,8 @@ class Aggregate(Protocol):
     transitions: Transitions
     has_acls: bool
     vrouter_style: str
+    guests_answer_acpi: bool
+    default_cpu_type: str
     base_url: str
     host: str
 
@@ -466,7 +474,7 @@ class Aggregate(Protocol):
         target: str | Callable[[], str],
         apply: Callable[[], None] | None = None,
         factor: float = 1.0,
-    ) -> None: ...
+    ) -> int: ...
     def tag_refs(self, account: Account, values: Any) -> list[dict]: ...
     def retag(self, account: Account, resource: str, obj: dict, tags: list[dict]) -> None: ...
     def tagged_ref(self, account: Account, resource: str, uuid: str) -> dict: ...

@@ -5,14 +5,16 @@ from __future__ import annotations
 import random
 import re
 import secrets
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from . import fields
+from . import fields, placement
 from .drives import Drives, Jobs, clone_name, steady_status
 from .errors import payment, permission, validation
 from .kernel import Account, Collection, iso, new_uuid, ref
 from .network import Ips, Vlans
+from .placement import avoided_uuids
 
 DEVICES = ("virtio", "ide", "scsi", "sata")
 CPU_TYPES = ("amd", "intel", "vmware", "sparc_t4", "sparc_t5")
@@ -37,6 +39,9 @@ BOOL_FIELDS = (
     "auto_start",
 )
 WHILE_RUNNING = ("name", "meta", "tags")
+#: How long an unanswered ACPI shutdown waits before the server counts as running again, in
+#: transition delays (the API waits a minute; a status change takes about ten seconds there).
+ACPI_TIMEOUT = 6.0
 
 
 def random_mac() -> str:
@@ -215,7 +220,7 @@ class Servers(Collection):
             "mem": fields.integer(values, "mem"),
             "vnc_password": fields.text(values, "vnc_password"),
             "smp": fields.integer(values, "smp", 1, minimum=1),
-            "cpu_type": fields.choice(values, "cpu_type", CPU_TYPES, "amd"),
+            "cpu_type": fields.choice(values, "cpu_type", CPU_TYPES, self.backend.default_cpu_type),
             "hypervisor": fields.choice(values, "hypervisor", HYPERVISORS, "kvm"),
             "cpu_model": fields.text(values, "cpu_model", None),
             "context": fields.boolean(values, "context", True),
@@ -393,6 +398,8 @@ class Servers(Collection):
         methods = self.backend.capabilities["servers"]["start_methods"]
         fields.choice(body, "allocation_method", methods, None)
         self.check_startable(account, server)
+        avoided = self.running_uuids(account, avoided_uuids(query.get("avoid")))
+        placement.place(account.placement, server["uuid"], self.hosts_of(account, avoided))
         self.backend.set_status(account, "servers", server, "starting")
         self.backend.audit(account, self, server, "start_send", "")
         self.settle_running(account, server)
@@ -402,7 +409,8 @@ class Servers(Collection):
         drives = self.sibling("drives", Drives)
         for attachment in server["drives"]:
             drive = drives.find(account, attachment["drive"]["uuid"])
-            if drive.get("owner") is not None and drive["status"] != "mounted":
+            # A drive being copied (``cloning_src``) stays usable, as pycloudsigma expects.
+            if drive.get("owner") is not None and drive["status"] not in ("mounted", "cloning_src"):
                 raise permission(
                     f"drive {drive['uuid']} is {drive['status']}; wait until it is ready before "
                     "starting the server"
@@ -449,9 +457,19 @@ class Servers(Collection):
 
     def power_off(self, account: Account, server: dict) -> None:
         self.backend.audit(account, self, server, "stop", "")
+        account.placement.pop(server["uuid"], None)
         server["runtime"] = None
         for item in server["nics"] + server["drives"]:
             item["runtime"] = None
+        self.forget_ephemeral_data(account, server)
+
+    def forget_ephemeral_data(self, account: Account, server: dict) -> None:
+        """Ephemeral (``local_nvme``) drives lose their bytes when their server stops."""
+        drives = self.sibling("drives", Drives).store(account)
+        for attachment in server["drives"]:
+            drive = drives.get(attachment["drive"]["uuid"])
+            if drive is not None and drive["runtime"].get("is_ephemeral"):
+                self.backend.drop_image(drive["uuid"])
 
     def stop(self, account: Account, uuid: str, body: dict, query: dict):
         server = self.find(account, uuid, "STOP")
@@ -462,6 +480,9 @@ class Servers(Collection):
             )
         if server["status"] != "stopping":
             self.backend.set_status(account, "servers", server, "stopping")
+        waiting = account.acpi_waits.pop(server["uuid"], None)
+        if waiting is not None:  # a hard stop ends an unanswered ACPI shutdown
+            self.backend.transitions.cancel(waiting)
         self.backend.audit(account, self, server, "stop_send", "")
         self.backend.settle(
             account, "servers", server, "stopped", apply=lambda: self.power_off(account, server)
@@ -482,15 +503,35 @@ class Servers(Collection):
         server = self.running_server(account, uuid, "shutdown")
         self.backend.set_status(account, "servers", server, "stopping")
         self.backend.audit(account, self, server, "shutdown_ACPI_send", "")
-        self.backend.settle(
-            account,
-            "servers",
-            server,
-            "stopped",
-            apply=lambda: self.power_off(account, server),
-            factor=2.0,
-        )
+        if self.guest_answers_acpi(account, server):
+            self.backend.settle(
+                account,
+                "servers",
+                server,
+                "stopped",
+                apply=lambda: self.power_off(account, server),
+                factor=2.0,
+            )
+        else:
+            # The API sends ACPI events for a minute, then gives up: the guest keeps running.
+            account.acpi_waits[server["uuid"]] = self.backend.settle(
+                account,
+                "servers",
+                server,
+                "running",
+                apply=lambda: self.forget_acpi_wait(account, server),
+                factor=ACPI_TIMEOUT,
+            )
         return self.answer("shutdown", server)
+
+    @staticmethod
+    def forget_acpi_wait(account: Account, server: dict) -> None:
+        account.acpi_waits.pop(server["uuid"], None)
+
+    def guest_answers_acpi(self, account: Account, server: dict) -> bool:
+        """Whether the guest of ``server`` powers off on an ACPI shutdown (set per server in
+        ``account.guests_answer_acpi``; ``backend.guests_answer_acpi`` is the default)."""
+        return account.guests_answer_acpi.get(server["uuid"], self.backend.guests_answer_acpi)
 
     def restart(self, account: Account, uuid: str, body: dict, query: dict):
         server = self.running_server(account, uuid, "restart")
@@ -536,6 +577,29 @@ class Servers(Collection):
     def close_console(self, account: Account, uuid: str, body: dict, query: dict):
         return self.answer("close_console", self.find(account, uuid, "OPEN_VNC"))
 
+    # placement --------------------------------------------------------------
+    def running_uuids(self, account: Account, uuids: Iterable[str] | None = None) -> list[str]:
+        """The account's servers that are not stopped (of ``uuids`` only, when given)."""
+        store = self.store(account)
+        wanted = store if uuids is None else [u for u in uuids if u in store]
+        return [u for u in wanted if store[u]["status"] != "stopped"]
+
+    @staticmethod
+    def hosts_of(account: Account, uuids: Iterable[str]) -> set[int]:
+        return {account.placement.get(uuid, 0) for uuid in uuids}
+
+    def availability_groups(self, account: Account) -> list[list[str]]:
+        """``/servers/availability_groups/``: running servers grouped by the host they run on."""
+        return placement.groups(account.placement, self.running_uuids(account))
+
+    def availability_group(self, account: Account, uuid: str) -> list[str]:
+        """The running servers on the host of server ``uuid`` (none while it is stopped)."""
+        server = self.find(account, uuid)
+        running = self.running_uuids(account)
+        if server["uuid"] not in running:
+            return []
+        return placement.group_of(account.placement, server["uuid"], running)
+
     # clone ------------------------------------------------------------------
     def clone(self, account: Account, uuid: str, body: dict, query: dict):
         source = self.find(account, uuid, "CLONE")
@@ -553,6 +617,7 @@ class Servers(Collection):
             drive = drives.find(account, attachment["drive"]["uuid"])
             if drive["media"] == "disk":
                 drive = drives.clone_drive(account, drive, {}, children)
+                drives.place(account, drive["uuid"], query.get("avoid"))
             attachments.append(dict(attachment, drive=ref("drives", drive["uuid"]), runtime=None))
         server = dict(
             source,
@@ -575,6 +640,7 @@ class Servers(Collection):
         )
         server["jobs"] = [ref("jobs", job["uuid"])]
         self.commit(account, server)
+        self.backend.audit(account, self, source, "clone_src", body)
         self.backend.audit(account, self, server, "clone_dst", body)
         return 202, server
 

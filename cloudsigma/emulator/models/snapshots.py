@@ -4,9 +4,13 @@ that take them."""
 from __future__ import annotations
 
 import datetime
+import functools
+import json
+from importlib import resources as package_resources
+from typing import Any
 
 from . import fields
-from .drives import MEDIA, Drives, clone_name
+from .drives import MEDIA, Drives
 from .errors import permission, validation
 from .kernel import Account, Collection, Generic, new_uuid, now, ref
 
@@ -96,6 +100,7 @@ class Snapshots(Collection):
         drives = self.sibling("drives", Drives)
         source = drives.store(account).get(snapshot["drive"]["uuid"])
         drive = self.clone_to_drive(account, snapshot, source, body)
+        drives.place(account, drive["uuid"], query.get("avoid"))
         return 202, drive
 
     def remember_origin(self, snapshot: dict, drive: dict) -> None:
@@ -114,9 +119,9 @@ class Snapshots(Collection):
         drives = self.sibling("drives", Drives)
         meta = source or snapshot.get("drive_meta") or {}
         origin = self.backend.origins.get(snapshot["uuid"], {})
-        name = fields.text(body, "name", None) or clone_name(
-            account.profile["clone_naming"], snapshot["name"]
-        )
+        # The live API names the drive exactly like the snapshot, whatever the profile's
+        # clone naming says (the snapshot name already tells the copies apart).
+        name = fields.text(body, "name", None) or snapshot["name"]
         values = {
             "name": name,
             "size": meta.get("size", 1024**3),
@@ -248,6 +253,27 @@ class BackupSchedulers(Generic):
         "uuid",
     )
 
+    bulk_delete = True
+
     def prepare(self, account: Account, values: dict, query: dict) -> dict:
         fields.choice(values, "type", BACKUP_TYPES)
         return super().prepare(account, values, query)
+
+    def check_value(self, account: Account, key: str, value: Any) -> Any:
+        checked = super().check_value(account, key, value)
+        if key == "user_timezone" and checked not in time_zones():
+            raise validation(
+                f"user_timezone must be a time zone name such as Europe/Zurich or Etc/UTC, "
+                f"got {checked!r}",
+                "user_timezone",
+            )
+        return checked
+
+
+@functools.cache
+def time_zones() -> frozenset[str]:
+    """The time zone names a backup scheduler accepts (the IANA time zone database)."""
+    data = (
+        package_resources.files("cloudsigma.emulator").joinpath("data").joinpath("timezones.json")
+    )
+    return frozenset(json.loads(data.read_text("utf-8")))

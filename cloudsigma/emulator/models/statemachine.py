@@ -79,8 +79,11 @@ class Transitions:
         obj[key] = new
         notify()
 
-    def later(self, callback: Callable[[], None], factor: float = 1.0) -> None:
-        """Run ``callback`` after the configured delay (scaled by ``factor``)."""
+    def later(self, callback: Callable[[], None], factor: float = 1.0) -> int:
+        """Run ``callback`` after the configured delay (scaled by ``factor``).
+
+        :returns: a token for :meth:`cancel`.
+        """
         token = next(self._order)
         delay = None if self.delay is None else self.delay * factor
         due = float("inf") if delay is None else time.monotonic() + delay
@@ -88,6 +91,14 @@ class Transitions:
         if delay is not None and self._scheduler is not None:
             handle = self._scheduler(delay, lambda: self._fire(token))
         self._pending[token] = (due, callback, handle)
+        return token
+
+    def cancel(self, token: int) -> bool:
+        """Forget a scheduled change that has not happened; returns whether it was pending."""
+        entry = self._pending.pop(token, None)
+        if entry is not None and entry[2] is not None:
+            entry[2].cancel()
+        return entry is not None
 
     def _fire(self, token: int) -> None:
         entry = self._pending.pop(token, None)

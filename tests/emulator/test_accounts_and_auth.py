@@ -5,10 +5,13 @@ from __future__ import annotations
 from emulator_support import GIB, assert_api_error
 
 
-def test_missing_credentials_get_401_with_basic_challenge(anonymous):
+def test_missing_credentials_get_401_with_digest_and_basic_challenges(anonymous):
     response = anonymous.get("drives/")
     assert_api_error(response, 401, "permission")
-    assert response.headers["WWW-Authenticate"] == 'Basic realm="CloudSigma"'
+    challenges = response.raw.headers.getlist("WWW-Authenticate")
+    assert challenges[0].startswith('Digest realm="CloudSigma", nonce="')
+    assert 'qop="auth"' in challenges[0]
+    assert challenges[1] == 'Basic realm="CloudSigma"'
 
 
 def test_wrong_password_gets_401_without_echoing_it(emu, anonymous):

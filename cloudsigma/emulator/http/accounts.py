@@ -14,7 +14,7 @@ from ..models.errors import validation
 from ..models.kernel import Account
 from .auth import ASYNC_AUTH_LIFETIME, Auth
 from .parsing import BodyReader
-from .responses import json_response, unauthorized
+from .responses import json_response
 
 #: The csrftoken cookie lives a year, as the API sets it.
 CSRF_COOKIE_AGE = 31449600
@@ -62,7 +62,7 @@ class AccountActions:
             raise validation("login needs a username and a password", "username")
         found = self.backend.authenticate(email, password)
         if found is None:
-            return unauthorized("Invalid username or password")
+            return self.auth.unauthorized("Invalid username or password")
         session_id, csrf = self.auth.open_session(found)
         response = json_response(200, {"uuid": found.uuid})
         response.set_cookie("csrftoken", csrf, max_age=CSRF_COOKIE_AGE, path="/")

@@ -27,8 +27,8 @@ from .control import Control, Journal
 from .events import Websockets
 from .faults import FaultMiddleware
 from .parsing import MAX_JSON_BODY, BodyReader, check_accept
-from .responses import error_response, unauthorized
-from .routes import LITERAL_ROOTS, is_public, match_route
+from .responses import error_response
+from .routes import BASIC_ONLY, LITERAL_ROOTS, is_public, match_route
 from .transfers import Transfers
 
 LOG = logging.getLogger("cloudsigma.emulator")
@@ -145,9 +145,9 @@ class ApiServer:
         account = None
         if not is_public(handler, request.query):
             try:
-                account = self.auth.authenticate(request)
+                account = self.auth.authenticate(request, basic_only=handler in BASIC_ONLY)
             except Unauthorized as problem:
-                return unauthorized(str(problem))
+                return self.auth.unauthorized(problem)
         check_accept(request)
         return await self.handlers[handler](request, account, **params)
 

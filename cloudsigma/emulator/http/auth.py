@@ -1,5 +1,5 @@
-"""Who makes a request: Basic authentication, sessions with their CSRF token, and the
-short-lived ``async_auth`` tokens that open the websocket."""
+"""Who makes a request: Basic or Digest authentication, sessions with their CSRF token, and
+the short-lived ``async_auth`` tokens that open the websocket."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from aiohttp import web
 from ..backend import Backend
 from ..models.errors import permission
 from ..models.kernel import Account
+from .digest import REALM, DigestNonces, DigestRefused, expected_response, parse_digest
+from .responses import unauthorized
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Seconds an ``async_auth`` token opens the websocket.
@@ -19,7 +21,16 @@ ASYNC_AUTH_LIFETIME = 120
 
 
 class Unauthorized(Exception):
-    """No valid credentials; answered with a 401 and a Basic challenge."""
+    """No valid credentials; answered with a 401 and the challenges.
+
+    :param stale: only the Digest nonce had expired (the client may retry at once).
+    :param digest: whether Digest is offered (the raw upload offers Basic only).
+    """
+
+    def __init__(self, message: str, *, stale: bool = False, digest: bool = True) -> None:
+        super().__init__(message)
+        self.stale = stale
+        self.digest = digest
 
 
 class Auth:
@@ -32,19 +43,51 @@ class Auth:
         #: async_auth token -> (account uuid, monotonic expiry)
         self.async_tokens: dict[str, tuple[str, float]] = {}
         self._basic_cache: dict[str, tuple[str, str]] = {}
+        self.digest = DigestNonces()
 
-    def authenticate(self, request: web.Request) -> Account:
-        """The account making the request (Basic auth or a session with its CSRF token).
+    def authenticate(self, request: web.Request, *, basic_only: bool = False) -> Account:
+        """The account making the request (Basic, Digest, or a session with its CSRF token).
 
+        :param basic_only: accept Basic authentication only (the raw upload does).
         :raises Unauthorized: without valid credentials.
         :raises ApiError: 403 for a session request that lacks its CSRF token.
         """
         header = request.headers.get("Authorization")
+        if basic_only and not (header or "").lower().startswith("basic "):
+            raise Unauthorized("This endpoint accepts HTTP Basic authentication only", digest=False)
         if header:
+            if header.partition(" ")[0].lower() == "digest":
+                return self.digest_account(request, header)
             return self.basic_account(header)
         account = self.session_account(request)
         if account is None:
             raise Unauthorized("Authentication credentials were not provided")
+        return account
+
+    def unauthorized(self, problem: Unauthorized | str) -> web.Response:
+        """A 401 with the Digest challenge (a fresh nonce) and the Basic one."""
+        if isinstance(problem, str):
+            problem = Unauthorized(problem)
+        basic = f'Basic realm="{REALM}"'
+        if not problem.digest:
+            return unauthorized(str(problem), (basic,))
+        return unauthorized(str(problem), (self.digest.challenge(problem.stale), basic))
+
+    def digest_account(self, request: web.Request, header: str) -> Account:
+        """The account of a Digest ``Authorization`` header.
+
+        :raises Unauthorized: for a malformed or wrong answer, or a stale nonce.
+        """
+        try:
+            params = parse_digest(header)
+            email = self.digest.check(params, request.method, request.raw_path)
+        except DigestRefused as refused:
+            raise Unauthorized(str(refused), stale=refused.stale) from None
+        account = self.backend.by_email.get(email.lower())
+        if account is None or not secrets.compare_digest(
+            expected_response(params, request.method, account.password), params["response"]
+        ):
+            raise Unauthorized("Invalid username or password")
         return account
 
     def session_account(self, request: web.Request) -> Account | None:
@@ -74,7 +117,7 @@ class Auth:
                 return account
         scheme, _, encoded = header.partition(" ")
         if scheme.lower() != "basic":
-            raise Unauthorized("Only Basic authentication is supported here")
+            raise Unauthorized("Use HTTP Basic or Digest authentication")
         try:
             email, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
         except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
@@ -84,6 +127,7 @@ class Auth:
             raise Unauthorized("Invalid username or password")
         if len(self._basic_cache) > 1000:
             self._basic_cache.clear()
+        self.digest.clear()
         self._basic_cache[header] = (account.uuid, account.password)
         return account
 
@@ -113,3 +157,4 @@ class Auth:
         self.sessions.clear()
         self.async_tokens.clear()
         self._basic_cache.clear()
+        self.digest.clear()

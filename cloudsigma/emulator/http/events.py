@@ -13,7 +13,6 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from ..backend import Backend
 from ..models.kernel import Account
 from .auth import Auth
-from .responses import unauthorized
 
 
 class EventHub:
@@ -53,7 +52,7 @@ class Websockets:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         account = self.auth.async_account(request.cookies.get("async_auth", ""))
         if account is None or self.hub is None:
-            return unauthorized(
+            return self.auth.unauthorized(
                 "the websocket needs a fresh async_auth cookie from "
                 "accounts/action/?do=authenticate_asynchronous"
             )

@@ -30,8 +30,9 @@ def empty_response(status: int = 204) -> web.Response:
     return web.Response(status=status, content_type="text/html", charset="utf-8")
 
 
-def unauthorized(message: str = "Authentication credentials were not provided") -> web.Response:
-    """401 with the Basic challenge."""
+def unauthorized(message: str, challenges: tuple[str, ...]) -> web.Response:
+    """401 with one ``WWW-Authenticate`` header per challenge."""
     response = error_response(ApiError(401, "permission", message))
-    response.headers["WWW-Authenticate"] = 'Basic realm="CloudSigma"'
+    for challenge in challenges:
+        response.headers.add("WWW-Authenticate", challenge)
     return response

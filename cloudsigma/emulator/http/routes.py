@@ -36,6 +36,8 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
 )
 #: Handlers that need no credentials (the link itself is the secret).
 PUBLIC = frozenset({"link_chunk"})
+#: Handlers that accept HTTP Basic authentication only (the raw upload, as documented).
+BASIC_ONLY = frozenset({"simple_upload"})
 #: Account actions that need no credentials: signing up and logging in.
 PUBLIC_ACCOUNT_ACTIONS = frozenset({"create", "login"})
 #: Control endpoints under /_emulator/: (method, name) -> handler name.

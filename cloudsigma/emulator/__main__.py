@@ -45,6 +45,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="serve the context of this server (uuid or name) on a pty and print "
         "its path; may be repeated",
     )
+    parser.add_argument(
+        "--direct-port",
+        type=int,
+        metavar="PORT",
+        help="listen as a separate direct host (raw upload, downloads, websocket) on PORT "
+        "(0 picks a free one); without it one port serves every role",
+    )
     parser.add_argument("--access-log", action="store_true", help="log every request")
     parser.add_argument(
         "--faults",
@@ -57,6 +64,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--transition-delay must be >= 0")
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
+    if args.direct_port is not None and not 0 <= args.direct_port <= 65535:
+        parser.error("--direct-port must be between 0 and 65535")
     if args.faults:
         from .faults import FaultError, parse_faults
 
@@ -85,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         config_path=config_path,
         access_log=args.access_log,
         faults=args.faults,
+        direct_port=args.direct_port,
     )
     stop = threading.Event()
     previous = {

@@ -59,6 +59,7 @@ class Backend:
         self.schemas: dict = load_data("schemas.json")
         self.seed: dict = load_data("seed.json")
         self.base_url = "http://127.0.0.1"
+        self.direct_url = self.base_url
         self.host = "127.0.0.1"
         self.listeners: list[Callable[[Account, dict], None]] = []
         self.images: dict[str, DriveImage] = {}
@@ -320,9 +321,14 @@ class Backend:
         self._dynamic += 1
         return f"185.12.{(self._dynamic // 254) % 256}.{self._dynamic % 254 + 1}"
 
-    def set_base_url(self, base_url: str, host: str) -> None:
-        """Where the emulator listens (used in locations, VNC URLs and upload links)."""
+    def set_base_url(self, base_url: str, host: str, direct_url: str | None = None) -> None:
+        """Where the emulator listens (used in locations, VNC URLs and upload links).
+
+        :param direct_url: the direct host (raw upload, downloads, websocket); the API
+            host when not given.
+        """
         self.base_url = base_url.rstrip("/")
+        self.direct_url = (direct_url or base_url).rstrip("/")
         self.host = host
 
     # uploads ---------------------------------------------------------------

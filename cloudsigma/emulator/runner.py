@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from .backend import Backend
 from .http.app import ApiServer, Listener
+from .http.hosts import ALL, API_HOST, DIRECT_HOST
 from .http.parsing import MAX_JSON_BODY
 from .models.kernel import Account
 
@@ -23,6 +24,10 @@ T = TypeVar("T")
 
 class Emulator:
     """A local CloudSigma API on ``host:port`` (API, websocket, uploads and downloads).
+
+    Like the cloud, it can listen as two hosts: the API host on ``port`` and the direct host
+    (raw upload, downloads, websocket) on ``direct_port``; downloads asked of the API host
+    then answer a redirect to a signed link on the direct host.
 
     :param host: address to listen on.
     :param port: port to listen on; 0 picks a free one.
@@ -39,6 +44,8 @@ class Emulator:
         (``'empty'`` or ``'silent'``).
     :param faults: faults to inject into API answers, e.g. ``'seed=7,503=0.02,reset_after=0.01'``
         (see :mod:`cloudsigma.emulator.faults`).
+    :param direct_port: listen as a separate direct host on this port (0 picks a free one);
+        None (the default) serves every role on ``port``.
     """
 
     def __init__(
@@ -55,9 +62,11 @@ class Emulator:
         access_log: bool = False,
         serial_unknown_path: str = "empty",
         faults: str | dict | None = None,
+        direct_port: int | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        self.direct_port = direct_port
         self.tls = tls
         self.username = username
         self.password = password
@@ -71,7 +80,7 @@ class Emulator:
         self._workdir: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._runner: Listener | None = None
+        self._listeners: list[Listener] = []
         self._serial: dict[str, Any] = {}
         self.backend.create_account(username, password)
 
@@ -93,8 +102,25 @@ class Emulator:
         return f"{self.base_url}/api/2.0/"
 
     @property
+    def direct_url(self) -> str:
+        """The direct host's base URL (the API host's when one listener serves all)."""
+        if self.direct_port is None:
+            return self.base_url
+        return f"{'https' if self.tls else 'http'}://{self.public_host}:{self.direct_port}"
+
+    @property
+    def direct_endpoint(self) -> str:
+        """Where raw uploads and downloads go: the location's ``upload_url``."""
+        return f"{self.direct_url}/api/2.0/"
+
+    @property
     def ws_endpoint(self) -> str:
-        return f"{'wss' if self.tls else 'ws'}://{self.public_host}:{self.port}/websocket"
+        return f"{self.direct_url.replace('http', 'ws', 1)}/websocket"
+
+    @property
+    def listeners(self) -> list[Listener]:
+        """What listens: the API host (or the one listener), then the direct host if apart."""
+        return list(self._listeners)
 
     @property
     def config_path(self) -> str:
@@ -110,6 +136,7 @@ class Emulator:
         ]
         if self.ca_path:
             lines.append(f"ca_bundle = {self.ca_path}")
+        lines.append(f"direct_endpoint = {self.direct_endpoint}")
         return lines
 
     # lifecycle ----------------------------------------------------------------
@@ -144,7 +171,8 @@ class Emulator:
             raise RuntimeError(
                 f"the emulator could not listen on {self.host}:{self.port}: {failure[0]}"
             ) from failure[0]
-        self.backend.set_base_url(self.base_url, self.public_host)
+        self.api.hosts.api_url, self.api.hosts.direct_url = self.base_url, self.direct_url
+        self.backend.set_base_url(self.base_url, self.public_host, self.direct_url)
         self._write_config()
         return self
 
@@ -163,13 +191,19 @@ class Emulator:
             return
         ready.set()
         loop.run_forever()
-        if self._runner is not None:
-            loop.run_until_complete(self._runner.close())
+        for listener in self._listeners:
+            loop.run_until_complete(listener.close())
+        self._listeners = []
         loop.close()
 
     async def _listen(self, ssl_context: ssl.SSLContext | None) -> None:
-        self._runner = Listener(self.api, self.host, self.port, ssl_context)
-        self.port = await self._runner.start()
+        role = ALL if self.direct_port is None else API_HOST
+        self._listeners = [Listener(self.api, self.host, self.port, ssl_context, role)]
+        self.port = await self._listeners[0].start()
+        if self.direct_port is not None:
+            direct = Listener(self.api, self.host, self.direct_port, ssl_context, DIRECT_HOST)
+            self._listeners.append(direct)
+            self.direct_port = await direct.start()
 
     def stop(self) -> None:
         """Stop listening and release temporary files; calling it again does nothing."""

@@ -134,3 +134,34 @@ def test_serial_context_option_prints_a_pty_path(tmp_path):
         assert line.startswith("serial_context web = /dev/")
     finally:
         stop(process)
+
+
+def test_direct_port_listens_as_a_separate_direct_host(tmp_path):
+    config = tmp_path / "emu.conf"
+    process, lines = run_emulator("--direct-port", "0", config=config)
+    try:
+        while "direct_endpoint" not in lines:
+            key, _, value = process.stdout.readline().partition(" = ")
+            lines[key.strip()] = value.strip()
+        api, direct = lines["api_endpoint"], lines["direct_endpoint"]
+        assert direct != api and direct.startswith("http://127.0.0.1:")
+        assert lines["ws_endpoint"].startswith(direct.replace("http", "ws", 1).split("/api")[0])
+        assert f"direct_endpoint = {direct}" in config.read_text()
+        auth = (lines["username"], lines["password"])
+        uploaded = requests.post(direct + "drives/upload/", data=b"x" * 4096, auth=auth, timeout=10)
+        assert uploaded.status_code == 200
+        drive = requests.get(api + f"drives/{uploaded.text}/", auth=auth, timeout=10)
+        assert drive.json()["status"] == "unmounted"
+    finally:
+        stop(process)
+
+
+@pytest.mark.parametrize("port", ["-1", "70000"])
+def test_direct_port_out_of_range_fails_with_usage(port):
+    result = subprocess.run(
+        [sys.executable, "-m", "cloudsigma.emulator", "--direct-port", port],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2 and "--direct-port" in result.stderr

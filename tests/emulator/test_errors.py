@@ -79,7 +79,7 @@ def test_wrong_method_is_405(api):
 
 
 def test_unsupported_accept_is_406(api):
-    response = api.get("drives/", headers={"Accept": "application/xml"})
+    response = api.get("drives/", headers={"Accept": "text/html"})
     assert_api_error(response, 406, "validation")
 
 

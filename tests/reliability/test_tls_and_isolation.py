@@ -92,9 +92,12 @@ def test_emulator_binds_to_loopback_by_default() -> None:
     assert parse_args([]).host == "127.0.0.1"
     with Emulator() as emulator:
         assert emulator.host == "127.0.0.1"
-        runner = emulator._runner
-        assert runner is not None
-        assert {address[0] for address in runner.addresses} == {"127.0.0.1"}
+        (listener,) = emulator.listeners
+        assert {address[0] for address in listener.addresses} == {"127.0.0.1"}
+    with Emulator(direct_port=0) as emulator:
+        assert len(emulator.listeners) == 2
+        for listener in emulator.listeners:
+            assert {address[0] for address in listener.addresses} == {"127.0.0.1"}
 
 
 def concrete_paths(emu: Any, uuid: str) -> Iterator[tuple[str, str, str]]:

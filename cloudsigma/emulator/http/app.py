@@ -26,7 +26,9 @@ from .collections import CollectionHandlers, offers
 from .control import Control, Journal
 from .events import Websockets
 from .faults import FaultMiddleware
-from .parsing import MAX_JSON_BODY, BodyReader, check_accept
+from .formats import check_accept, encode_answer
+from .hosts import ALL, ROLE, HostRoles
+from .parsing import MAX_JSON_BODY, BodyReader
 from .responses import error_response
 from .routes import BASIC_ONLY, LITERAL_ROOTS, is_public, match_route
 from .transfers import Transfers
@@ -57,15 +59,21 @@ class ApiServer:
         self.faults = FaultInjector()
         self.websockets = Websockets(backend, self.auth)
         self.control = Control(backend, self.journal, self.bodies, self.reset)
+        self.hosts = HostRoles()
         self.handlers: dict[str, Handler] = {
             **CollectionHandlers(backend, self.bodies).handlers(),
-            **Transfers(backend).handlers(),
+            **Transfers(backend, self.hosts).handlers(),
             **AccountActions(backend, self.auth, self.bodies).handlers(),
         }
         self._id_prefix = secrets.token_hex(4)
         self._request_ids = itertools.count(1)
 
     # what tests and the runner look at -----------------------------------------
+    @property
+    def strict(self) -> bool:
+        """Strict mode: refuse what the real API would silently ignore or answer elsewhere."""
+        return bool(getattr(self.backend, "strict", False))
+
     @property
     def max_body(self) -> int:
         return self.bodies.max_body
@@ -87,14 +95,16 @@ class ApiServer:
             self.on_reset()
 
     # the application -------------------------------------------------------------
-    def app(self) -> web.Application:
+    def app(self, role: str = ALL) -> web.Application:
+        """The application of one listener; ``role`` says which host it is (see :mod:`.hosts`)."""
         app = web.Application(middlewares=[self.middleware], client_max_size=MAX_CHUNK + 65536)
+        app[ROLE] = role
         # first, so /_emulator/faults wins over /_emulator/{name}
         FaultMiddleware(self.faults).install(app)
         app.router.add_route("*", "/api/2.0/{tail:.*}", self.dispatch)
         app.router.add_route("*", "/api/2.0", self.dispatch)
-        app.router.add_get("/websocket", self.websockets.handle)
-        app.router.add_get("/2.0/websocket", self.websockets.handle)
+        app.router.add_get("/websocket", self.websocket)
+        app.router.add_get("/2.0/websocket", self.websocket)
         app.router.add_route("*", "/_emulator/{name}", self.control.handle)
         app.router.add_route("*", "/_emulator/{name}/", self.control.handle)
         app.router.add_route("*", "/{tail:.*}", self.not_found)
@@ -113,7 +123,8 @@ class ApiServer:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Turn errors into the API's error list, and journal (and maybe log) every answer."""
+        """Turn errors into the API's error list, write every answer in the format and coding
+        asked for, and journal (and maybe log) it."""
         try:
             response = await handler(request)
         except ApiError as error:
@@ -125,6 +136,7 @@ class ApiServer:
         except Exception:
             LOG.exception("emulator error on %s %s", request.method, request.path)
             response = error_response(ApiError(500, "backend", "unknown error"))
+        response = encode_answer(request, response)
         self.journal.record(request.method, journal_path(request), response.status)
         if self.access_log:
             LOG.info("%s %s %s", request.method, request.path, response.status)
@@ -142,6 +154,9 @@ class ApiServer:
         handler, params, allowed = match_route(request.method, segments)
         if handler is None:
             raise self.unmatched(request, segments, allowed)
+        refusal = self.hosts.refusal(request.app[ROLE], handler, self.strict)
+        if refusal is not None:
+            raise refusal
         account = None
         if not is_public(handler, request.query):
             try:
@@ -150,6 +165,12 @@ class ApiServer:
                 return self.auth.unauthorized(problem)
         check_accept(request)
         return await self.handlers[handler](request, account, **params)
+
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        refusal = self.hosts.websocket_refusal(request.app[ROLE], self.strict)
+        if refusal is not None:
+            raise refusal
+        return await self.websockets.handle(request)
 
     def unmatched(self, request: web.Request, segments: list[str], allowed: set[str]) -> ApiError:
         """405 for a known collection asked with the wrong method, else 404."""
@@ -165,20 +186,27 @@ class ApiServer:
 
 
 class Listener:
-    """An :class:`ApiServer` listening on ``host:port`` (aiohttp's runner and TCP site)."""
+    """An :class:`ApiServer` listening on ``host:port`` (aiohttp's runner and TCP site) as the
+    host of ``role`` (every role by default)."""
 
     def __init__(
-        self, api: ApiServer, host: str, port: int, ssl_context: ssl.SSLContext | None
+        self,
+        api: ApiServer,
+        host: str,
+        port: int,
+        ssl_context: ssl.SSLContext | None,
+        role: str = ALL,
     ) -> None:
         self.api = api
         self.host, self.port = host, port
         self.ssl_context = ssl_context
+        self.role = role
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> int:
         """Listen; returns the port (the one picked when ``port`` was 0)."""
         self._runner = web.AppRunner(
-            self.api.app(), access_log=None, handle_signals=False, shutdown_timeout=2.0
+            self.api.app(self.role), access_log=None, handle_signals=False, shutdown_timeout=2.0
         )
         await self._runner.setup()
         site = web.TCPSite(

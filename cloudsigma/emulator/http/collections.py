@@ -140,7 +140,10 @@ class CollectionHandlers:
         created = collection.create_many(account, items, dict(request.query))
         answer = getattr(collection, "create_answer", None)
         body = answer(created) if answer else {"objects": created}
-        return json_response(collection.create_status, body)
+        response = json_response(collection.create_status, body)
+        if response.status == 201 and created:
+            response.headers["Location"] = created_location(request, res, created[0])
+        return response
 
     async def on_put_collection(
         self, request: web.Request, account: Account, res: str
@@ -259,3 +262,9 @@ class CollectionHandlers:
         self, request: web.Request, account: Account, res: str, uuid: str, kind: str
     ) -> web.Response:
         return await self.on_related(request, account, res, uuid, kind, detail=True)
+
+
+def created_location(request: web.Request, res: str, created: dict) -> str:
+    """The absolute URL of a created object (of the first, when several were created)."""
+    uri = created.get("resource_uri") or f"/api/2.0/{res}/{created.get('uuid')}/"
+    return f"{request.url.origin()}{uri}"

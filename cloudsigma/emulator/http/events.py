@@ -45,7 +45,15 @@ class Websockets:
         self.sockets: set[web.WebSocketResponse] = set()
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Begin delivering the backend's changes (on the event loop that serves the sockets)."""
+        """Begin delivering the backend's changes (on the event loop that serves the sockets).
+
+        Starting again on the same loop (a second listener) changes nothing; on a new loop
+        (a restart) the new hub replaces the old one.
+        """
+        if self.hub is not None:
+            if self.hub.loop is loop:
+                return
+            self.backend.listeners.remove(self.hub.publish)
         self.hub = EventHub(loop)
         self.backend.listeners.append(self.hub.publish)
 

@@ -1,4 +1,4 @@
-"""Reading requests: JSON bodies within a size limit, the ``objects`` envelope, ``Accept``."""
+"""Reading requests: JSON bodies within a size limit and the ``objects`` envelope."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
-from ..models.errors import ApiError, validation
+from ..models.errors import validation
 
 #: The largest JSON body accepted (bigger ones get 400 ``validation``).
 MAX_JSON_BODY = 16 * 1024 * 1024
-#: ``Accept`` values that a JSON answer satisfies.
-JSON_TYPES = ("application/json", "application/*", "*/*", "text/*", "text/json", "text/plain")
 
 
 class BodyReader:
@@ -74,16 +72,6 @@ def objects_of(body: Any) -> list:
     if not items:
         raise validation("no objects to create", "objects")
     return items
-
-
-def check_accept(request: web.Request) -> None:
-    """:raises ApiError: 406 when the client accepts no JSON (``Accept`` or ``?format=``)."""
-    accept = request.headers.get("Accept")
-    fmt = request.query.get("format")
-    if fmt is not None and fmt != "json":
-        raise ApiError(406, "validation", f"format {fmt!r} is not available; use json")
-    if accept and not any(kind in accept for kind in JSON_TYPES):
-        raise ApiError(406, "validation", f"cannot answer in {accept!r}; accept application/json")
 
 
 def _reject_constant(name: str) -> Any:

@@ -17,6 +17,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("POST", "drives/upload/{rest*}", "simple_upload"),
     ("POST", "drives/upload", "simple_upload"),
     ("GET", "drives/{uuid}/download", "download"),
+    ("GET", "drives/{uuid}/download/{token}", "signed_download"),
     ("GET", "{res}/availability_groups", "availability_groups"),
     ("GET", "{res}/availability_groups/{uuid}", "availability_group"),
     ("GET", "servers/{uuid}/runtime", "runtime"),
@@ -35,7 +36,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("DELETE", "{res}/{uuid}", "delete"),
 )
 #: Handlers that need no credentials (the link itself is the secret).
-PUBLIC = frozenset({"link_chunk"})
+PUBLIC = frozenset({"link_chunk", "signed_download"})
 #: Handlers that accept HTTP Basic authentication only (the raw upload, as documented).
 BASIC_ONLY = frozenset({"simple_upload"})
 #: Account actions that need no credentials: signing up and logging in.

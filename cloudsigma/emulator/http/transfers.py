@@ -16,6 +16,7 @@ from ..models import fields
 from ..models.errors import ApiError, notexist, permission, validation
 from ..models.kernel import Account
 from ..models.uploads import resumable_range
+from .hosts import API_HOST, ROLE, HostRoles
 
 BLOCK = 1024 * 1024
 RESUMABLE_FIELDS = ("resumableChunkNumber", "resumableChunkSize", "resumableTotalSize")
@@ -46,8 +47,9 @@ class Transfers:
     """The upload and download handlers of the API server (their routes are all below
     ``/drives/``, so the ``res`` every handler gets is always ``drives``)."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, hosts: HostRoles) -> None:
         self.backend = backend
+        self.hosts = hosts
 
     def handlers(self) -> dict[str, Callable[..., Awaitable[web.StreamResponse]]]:
         return {
@@ -56,6 +58,7 @@ class Transfers:
             "link_chunk": self.on_link_chunk,
             "simple_upload": self.on_simple_upload,
             "download": self.on_download,
+            "signed_download": self.on_signed_download,
         }
 
     # resumable.js chunks ----------------------------------------------------
@@ -175,12 +178,36 @@ class Transfers:
     async def on_download(
         self, request: web.Request, account: Account, res: str, uuid: str
     ) -> web.StreamResponse:
+        """The image, or on an API host with a direct host apart, a redirect to a signed link."""
+        drive = self.downloadable(account, uuid)
+        if request.app[ROLE] == API_HOST and self.hosts.split:
+            return self.hosts.redirect_download(account.uuid, uuid)
+        return await self.send_image(request, drive)
+
+    async def on_signed_download(
+        self, request: web.Request, account: None, res: str, uuid: str, token: str
+    ) -> web.StreamResponse:
+        """The image through a signed link: the link is the credential."""
+        owner = self.backend.accounts.get(self.hosts.account_of_link(uuid, token))
+        if owner is None:
+            raise permission("this download link belongs to an account that is gone")
+        return await self.send_image(request, self.downloadable(owner, uuid))
+
+    def downloadable(self, account: Account, uuid: str) -> dict:
+        """The drive, if ``account`` may download it now.
+
+        :raises ApiError: 404 for an unknown drive, 403 for one that cannot be downloaded.
+        """
         drive = self.backend.drives.find(account, uuid)
         if drive.get("owner") is None or not drive["runtime"].get("is_downloadable", True):
             raise permission(f"drive {uuid} cannot be downloaded")
         if drive["status"] == "uploading":
             raise permission(f"drive {uuid} is still uploading")
-        size = drive["size"]
+        return drive
+
+    async def send_image(self, request: web.Request, drive: dict) -> web.StreamResponse:
+        """Stream the drive's image (or the one ``Range`` asked for)."""
+        uuid, size = drive["uuid"], drive["size"]
         start, end, status = self.requested_range(request.headers.get("Range"), size)
         headers = {
             "Content-Type": "application/octet-stream",

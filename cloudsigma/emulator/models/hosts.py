@@ -13,15 +13,14 @@ class Locations(Collection):
     methods = frozenset({"list", "get"})
 
     def store(self, account: Account | None) -> dict[str, dict]:
-        base = self.backend.base_url
-        ws = base.replace("http", "ws", 1)
+        base, direct = self.backend.base_url, self.backend.direct_url
         location = {
             "id": "EMU",
             "display_name": "Local emulator",
             "country_code": "CH",
             "api_endpoint": f"{base}/api/2.0/",
-            "upload_url": f"{base}/api/2.0/",
-            "websocket_url": f"{ws}/websocket",
+            "upload_url": f"{direct}/api/2.0/",
+            "websocket_url": f"{direct.replace('http', 'ws', 1)}/websocket",
             "default_frontend_url": f"{base}/ui/",
             "alternative_frontend_url": f"{base}/ui/",
             "default_frontend_signup_url": f"{base}/ui/",

@@ -446,6 +446,7 @@ class Aggregate(Protocol):
     guests_answer_acpi: bool
     default_cpu_type: str
     base_url: str
+    direct_url: str
     host: str
 
     def next_id(self) -> int: ...

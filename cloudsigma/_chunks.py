@@ -1,5 +1,7 @@
-"""Machinery shared by drive uploads and downloads: chunk layout, bounded chunk reads,
-multipart framing, per-thread pooled sessions, retries and a worker pool with progress.
+"""Machinery shared by the drive transfers (the three upload protocols and the download):
+one chunk layout, bounded chunk reads, multipart framing, per-thread sessions, one retry
+loop over :class:`~cloudsigma._attempts.Attempts`, one poll loop, one way to turn a
+refused answer into an error, and a worker pool with progress.
 """
 
 from __future__ import annotations
@@ -11,19 +13,21 @@ import threading
 import time
 import uuid as uuid_module
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import requests
-from requests.adapters import HTTPAdapter
-
-from cloudsigma.errors import (  # noqa: F401 - re-exported, as before
+from cloudsigma import _transport
+from cloudsigma._attempts import Attempts
+from cloudsigma._redact import basic_token, redact_text
+from cloudsigma.errors import (  # noqa: F401 - ChunkUploadError is re-exported, as before
+    ApiClientError,
     ChunkUploadError,
     TransferAttemptError,
     TransferError,
     UploadError,
 )
-from cloudsigma.generic import USER_AGENT
-from cloudsigma.policies import Retry, Timeout, WaitPolicy
+from cloudsigma.generic import USER_AGENT, unwrap_objects
+from cloudsigma.policies import TRANSIENT_KINDS, Retry, Timeout, WaitPolicy
 
 LOG = logging.getLogger(__name__)
 
@@ -35,12 +39,11 @@ DEFAULT_CHUNK_RETRY = Retry(
     total=4, backoff_factor=0.25, backoff_max=8.0, statuses=TRANSIENT_STATUSES
 )
 
-#: Errors of the transport that are worth another attempt.
-TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-)
+#: Failures of the HTTP library that a transfer attempt may meet.
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = _transport.TRANSFER_ERRORS
+
+#: Longest excerpt of a refusing answer quoted in an error, in characters.
+EXCERPT = 300
 
 
 class ChunkSpec(NamedTuple):
@@ -51,35 +54,83 @@ class ChunkSpec(NamedTuple):
     size: int
 
 
+@dataclass(frozen=True)
+class ChunkLayout:
+    """How a file of ``total`` bytes is cut into chunks of ``size``: the one layout of
+    every transfer.
+
+    Uploads put the remainder into the last chunk, which is then larger than the others
+    (a file smaller than one chunk is a single chunk); downloads give it a range of its
+    own (``remainder_in_last=False``), so that every range but the last is ``size`` long.
+    """
+
+    total: int
+    size: int
+    first_number: int = 0
+    remainder_in_last: bool = True
+
+    def check(self) -> ChunkLayout:
+        """The layout itself, once its sizes are known to be sound.
+
+        :raises ValueError: for a chunk size below 1 or a negative total.
+        """
+        size = self.size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"chunk size must be a whole number of bytes >= 1, not {size!r}")
+        if self.total < 0:
+            raise ValueError(f"size must be >= 0, not {self.total!r}")
+        return self
+
+    @property
+    def count(self) -> int:
+        """How many chunks there are."""
+        if self.remainder_in_last:
+            return max(self.total // self.size, 1)
+        return -(-self.total // self.size)
+
+    def chunk(self, number: int) -> ChunkSpec:
+        """Chunk ``number`` (counted from :attr:`first_number`).
+
+        :raises ValueError: for a chunk the file does not have.
+        """
+        index = number - self.first_number
+        if not 0 <= index < self.count:
+            raise ValueError(
+                f"chunk {number} does not exist: a file of {self.total} bytes has {self.count} "
+                f"chunk(s) of {self.size} bytes"
+                + (" (the last one holds the remainder)" if self.remainder_in_last else "")
+            )
+        offset = index * self.size
+        last = index == self.count - 1
+        length = self.total - offset if last else self.size
+        return ChunkSpec(number, offset, length)
+
+    def chunks(self) -> Iterator[ChunkSpec]:
+        """Every chunk, in order."""
+        first = self.first_number
+        return (self.chunk(first + index) for index in range(self.count))
+
+
 def upload_chunks(total_size: int, chunk_size: int, first_number: int = 1) -> Iterator[ChunkSpec]:
-    """The chunks of a resumable upload: all ``chunk_size`` long except the last, which
-    also takes the remainder; a file smaller than one chunk is a single chunk.
+    """The chunks of an upload: all ``chunk_size`` long except the last, which also takes
+    the remainder; a file smaller than one chunk is a single chunk.
 
     :raises ValueError: for a chunk size below 1 or a negative total.
     """
-    _check_sizes(total_size, chunk_size)
-    count = total_size // chunk_size
-    if count == 0:
-        yield ChunkSpec(first_number, 0, total_size)
-        return
-    for index in range(count - 1):
-        yield ChunkSpec(first_number + index, index * chunk_size, chunk_size)
-    last_offset = (count - 1) * chunk_size
-    yield ChunkSpec(first_number + count - 1, last_offset, total_size - last_offset)
+    return ChunkLayout(total_size, chunk_size, first_number).check().chunks()
 
 
 def download_ranges(total_size: int, range_size: int) -> Iterator[ChunkSpec]:
     """Byte ranges of a download, numbered from 0: all ``range_size`` long but the last."""
-    _check_sizes(total_size, range_size)
-    for number, offset in enumerate(range(0, total_size, range_size)):
-        yield ChunkSpec(number, offset, min(range_size, total_size - offset))
+    return ChunkLayout(total_size, range_size, 0, remainder_in_last=False).check().chunks()
 
 
-def _check_sizes(total_size: int, chunk_size: int) -> None:
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk size must be a whole number of bytes >= 1, not {chunk_size!r}")
-    if total_size < 0:
-        raise ValueError(f"size must be >= 0, not {total_size!r}")
+def chunk_span(file_size: int, chunk_number: int, chunk_size: int) -> tuple[int, int]:
+    """``(offset, length)`` of upload chunk ``chunk_number`` (from 0); the last takes the rest."""
+    if chunk_size < 1 or chunk_number < 0:
+        raise ValueError("chunk_size must be >= 1 and chunk_number >= 0")
+    spec = ChunkLayout(file_size, chunk_size).check().chunk(chunk_number)
+    return spec.offset, spec.size
 
 
 def read_chunk(
@@ -155,20 +206,21 @@ def _quote(text: str) -> str:
 
 
 def new_session(
-    auth: tuple[str, str] | None, verify: bool | str = True, pool_size: int = 1
-) -> requests.Session:
+    auth: tuple[str, str] | None,
+    verify: bool | str = True,
+    pool_size: int = 1,
+    *,
+    redirects: int = 0,
+) -> Any:
     """A keep-alive session for one worker thread, with its own small connection pool.
 
-    Retries are not left to urllib3: each chunk is retried as a whole by the caller.
+    Retries are not left to the HTTP library: each chunk is retried as a whole by the
+    caller. ``redirects`` are followed only that far, and never with credentials to
+    another scheme, host or port.
     """
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.auth = auth
-    session.verify = verify
-    session.headers["User-Agent"] = USER_AGENT
-    return session
+    return _transport.transfer_session(
+        auth, verify, USER_AGENT, redirects=redirects, pool_size=pool_size
+    )
 
 
 def api_endpoint(client: Any) -> str:
@@ -193,15 +245,98 @@ def client_timeout(client: Any) -> tuple[float, float]:
     return timeout_pair(getattr(client, "timeout", None))
 
 
+def secrets_of(username: str | None, password: str | None) -> list[str]:
+    """What a transfer's errors must never show: the password and its Basic token."""
+    if not password:
+        return []
+    return [password, basic_token(username, password)]
+
+
+def send_attempt(
+    session: Any,
+    method: str,
+    url: str,
+    *,
+    deadline: float | None = None,
+    max_bytes: int | None = None,
+    consume: Callable[[Any], Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """One request of a transfer attempt through a worker's session.
+
+    :param deadline: seconds the request may take in all (a dripping server included).
+    :returns: the response (its body read), or ``(response, what consume returned)``.
+    :raises TransferAttemptError: when no usable answer came (``transient`` says whether
+        another attempt may cure it).
+    """
+    deadline_at = None if deadline is None else time.monotonic() + deadline
+    outcome = _transport.transfer_send(
+        session,
+        method,
+        url,
+        deadline_at=deadline_at,
+        max_bytes=max_bytes,
+        consume=consume,
+        **kwargs,
+    )
+    if isinstance(outcome, _transport.Failure):
+        raise _failed_attempt(outcome)
+    return outcome
+
+
+def _failed_attempt(failure: _transport.Failure) -> TransferAttemptError:
+    response = failure.response
+    return TransferAttemptError(
+        failure.reason or failure.kind,
+        getattr(response, "status_code", None) if failure.kind != "unsendable" else None,
+        transient=failure.kind in TRANSIENT_KINDS,
+        request_id=response.headers.get("X-REQUEST-ID") if response is not None else None,
+    )
+
+
+def refusal_text(response: Any, secrets: Iterable[str] = ()) -> str:
+    """``the server answered 503: <the start of its body>``, without any secret."""
+    text = redact_text(str(getattr(response, "text", "") or "").strip()[: EXCERPT * 4], secrets)
+    excerpt = text if len(text) <= EXCERPT else text[:EXCERPT] + "..."
+    return f"the server answered {response.status_code}: {excerpt}"
+
+
+def refused(response: Any, what: str, secrets: Iterable[str] = ()) -> TransferAttemptError:
+    """The error of an attempt whose answer refused it (``what`` says what was asked)."""
+    return TransferAttemptError(
+        f"{what}: {refusal_text(response, secrets)}",
+        response.status_code,
+        request_id=response.headers.get("X-REQUEST-ID"),
+    )
+
+
+def single_object(answer: Any, what: str = "drive") -> dict[str, Any]:
+    """The one object of an answer that may still be wrapped in ``objects`` or a list.
+
+    :raises UploadError: when the answer holds no object or several.
+    """
+    answer = unwrap_objects(answer, return_list=True)
+    if isinstance(answer, list):
+        if len(answer) != 1:
+            raise UploadError(f"expected one {what} in the answer, got {len(answer)}")
+        answer = answer[0]
+    if not isinstance(answer, dict):
+        raise UploadError(f"expected a {what} in the answer, got a {type(answer).__name__}")
+    return answer
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether a failed attempt is worth repeating."""
-    if isinstance(exc, TransferAttemptError):
-        return exc.transient if exc.transient is not None else exc.status_code in TRANSIENT_STATUSES
-    return isinstance(exc, TRANSPORT_ERRORS)
+    if isinstance(exc, ApiClientError):
+        if exc.transient is not None:
+            return exc.transient
+        return exc.status_code in TRANSIENT_STATUSES
+    failure = _transport.classify(exc)
+    return failure is not None and failure.kind in TRANSIENT_KINDS
 
 
 #: Failures that :func:`with_retries` looks at (others pass straight through).
-RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (TransferAttemptError, *TRANSPORT_ERRORS)
+RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (ApiClientError, *TRANSPORT_ERRORS)
 
 
 def with_retries(
@@ -218,19 +353,20 @@ def with_retries(
 
     :raises TransferError: naming ``describe`` once attempts run out or a failure is final.
     """
-    failures = 0
+    attempts = Attempts(policy, sleep=sleep)
     while True:
         try:
             return attempt()
         except RETRYABLE_ERRORS as exc:
-            failures += 1
-            if not is_transient(exc) or failures > policy.total:
+            delay = attempts.next_delay() if is_transient(exc) else None
+            if delay is None:
                 raise _final_error(
-                    exc, describe, resume_hint, chunk_number, failures, error_class
+                    exc, describe, resume_hint, chunk_number, attempts.count, error_class
                 ) from exc
-            delay = policy.backoff(failures - 1)
-            LOG.info("%s failed (%s); attempt %d in %.2fs", describe, exc, failures + 1, delay)
-            sleep(delay)
+            LOG.info(
+                "%s failed (%s); attempt %d in %.2fs", describe, exc, attempts.count + 1, delay
+            )
+            attempts.sleep(delay)
 
 
 def _final_error(
@@ -242,9 +378,14 @@ def _final_error(
     error_class: type[TransferError],
 ) -> TransferError:
     status = getattr(exc, "status_code", None)
+    if isinstance(exc, ApiClientError):
+        reason = str(exc.message)  # its status and request id are the new error's own
+    else:
+        failure = _transport.classify(exc)
+        reason = failure.reason if failure is not None else str(exc)
     tries = "1 attempt" if failures == 1 else f"{failures} attempts"
     return error_class(
-        f"{describe} failed after {tries}: {exc}; {resume_hint}",
+        f"{describe} failed after {tries}: {reason}; {resume_hint}",
         status,
         chunk_number,
         getattr(exc, "request_id", None),
@@ -271,24 +412,30 @@ def wait_until_stored(
     :returns: the drive as the API last showed it.
     :raises UploadError: when the drive stays in another status or has another size.
     """
-    deadline = time.monotonic() + policy.timeout
-    for interval in policy.intervals():
+    drive: dict[str, Any] = {}
+    for _ in policy.polls():
         drive = get_drive()
-        if drive.get("status") == "unmounted" or time.monotonic() + interval > deadline:
+        if drive.get("status") == "unmounted":
             break
-        time.sleep(interval)
     if drive.get("status") != "unmounted":
         raise UploadError(
             f"every chunk of drive {drive_uuid} was accepted, but the drive is still "
             f"{drive.get('status')!r} after {policy.timeout:g} s; upload again to drive "
             f"{drive_uuid} to send whatever is missing"
         )
-    if int(drive.get("size", -1)) != expected_size:
+    if _size_of(drive) != expected_size:
         raise UploadError(
             f"drive {drive_uuid} holds {drive.get('size')} bytes after the upload, "
             f"but the image has {expected_size}"
         )
     return drive
+
+
+def _size_of(drive: dict[str, Any]) -> int | None:
+    try:
+        return int(drive.get("size", -1))
+    except (TypeError, ValueError):
+        return None
 
 
 class ChunkWorkers:
@@ -327,10 +474,10 @@ class ChunkWorkers:
     def _progress_total(self) -> int:
         raise NotImplementedError
 
-    def _new_session(self) -> requests.Session:
+    def _new_session(self) -> Any:
         raise NotImplementedError
 
-    def _session(self) -> requests.Session:
+    def _session(self) -> Any:
         """The calling thread's own session, created on first use."""
         session = getattr(self._local, "session", None)
         if session is None:

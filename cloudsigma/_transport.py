@@ -28,7 +28,7 @@ import urllib.parse
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import requests
 import urllib3.exceptions
@@ -49,10 +49,15 @@ __all__ = [
     "Response",
     "Session",
     "SharedTransport",
+    "TRANSFER_ERRORS",
     "build_request",
+    "classify",
     "never_reached_server",
     "new_session",
     "send_once",
+    "stream_once",
+    "transfer_send",
+    "transfer_session",
 ]
 
 Response = requests.Response
@@ -472,7 +477,14 @@ def send_once(
         shut down and the attempt fails with kind ``deadline``.
     :param max_bytes: the largest body accepted, counted after decompression.
     """
-    return _attempt(session, prepared, timeout, settings, deadline_at, _reader(max_bytes))
+
+    def send() -> Response:
+        return session.send(
+            prepared, timeout=timeout, allow_redirects=False, stream=True, **settings
+        )
+
+    outcome = _attempt(prepared.url or "", send, _body_reader(max_bytes), deadline_at)
+    return outcome if isinstance(outcome, Failure) else outcome[0]
 
 
 def stream_once(
@@ -490,61 +502,55 @@ def stream_once(
     ``consume`` raises itself goes through. The connection is released afterwards.
     """
 
-    consumed: list[_Consumed] = []
+    def send() -> Response:
+        return session.send(
+            prepared, timeout=timeout, allow_redirects=False, stream=True, **settings
+        )
 
-    def read(response: Response, prepared: PreparedRequest) -> Failure | None:
-        consumed.append(consume(response))
-        return None
-
-    outcome = _attempt(session, prepared, timeout, settings, deadline_at, read)
-    return outcome if isinstance(outcome, Failure) else (outcome, consumed[0])
-
-
-_Reader = Callable[[Response, PreparedRequest], "Failure | None"]
+    return _attempt(prepared.url or "", send, consume, deadline_at)
 
 
 def _attempt(
-    session: Session,
-    prepared: PreparedRequest,
-    timeout: tuple[float, float],
-    settings: dict[str, Any],
+    url: str,
+    send: Callable[[], Response],
+    read: Callable[[Response], _Consumed],
     deadline_at: float | None,
-    read: _Reader,
-) -> Response | Failure:
-    refusal = _isolation.check(prepared.url or "", safe_url(prepared.url or ""))
+) -> tuple[Response, _Consumed] | Failure:
+    """Send under the deadline's watch, then ``read`` the answer: ``(answer, what read
+    returned)``, or the Failure (a :class:`Failure` returned by ``read`` included)."""
+    refusal = _isolation.check(url, safe_url(url))
     if refusal:
         return Failure(policies.FOREIGN, detail=refusal)
     watch = None if deadline_at is None else _watchdog.start(deadline_at)
     _current.watch = watch
     try:
-        response = session.send(
-            prepared, timeout=timeout, allow_redirects=False, stream=True, **settings
-        )
+        response = send()
         try:
-            failure = read(response, prepared)
+            result = read(response)
         finally:
             response.close()
     except requests.RequestException as exc:
-        return Failure(failure_kind(exc, watch), exc)
+        return classify(exc, watch)
     finally:
         _current.watch = None
         if watch is not None:
             _watchdog.stop(watch)
-    if failure is not None and watch is not None and watch.expired:
-        failure.kind = policies.DEADLINE
-    return failure or response
+    if isinstance(result, Failure):
+        if watch is not None and watch.expired:
+            result.kind = policies.DEADLINE
+        return result
+    return response, result
 
 
-def _reader(max_bytes: int | None) -> _Reader:
-    def read(response: Response, prepared: PreparedRequest) -> Failure | None:
-        return _read_body(response, prepared, max_bytes)
+def _body_reader(max_bytes: int | None) -> Callable[[Response], Failure | None]:
+    def read(response: Response) -> Failure | None:
+        method = response.request.method if response.request is not None else None
+        return _read_body(response, method, max_bytes)
 
     return read
 
 
-def _read_body(
-    response: Response, prepared: PreparedRequest, max_bytes: int | None
-) -> Failure | None:
+def _read_body(response: Response, method: str | None, max_bytes: int | None) -> Failure | None:
     """Read the body into ``response``; a body cut short or too large is a Failure."""
     raw = response.raw
     if hasattr(raw, "enforce_content_length"):
@@ -571,7 +577,7 @@ def _read_body(
             raise requests.ReadTimeout(exc.args[0]) from exc  # requests calls it a ConnectionError
         raise
     response._content = b"".join(chunks)
-    missing = _missing_bytes(prepared, response)
+    missing = _missing_bytes(method, response)
     if missing:
         cause = urllib3.exceptions.IncompleteRead(missing[0], missing[1])
         return Failure(policies.CUT_OFF, cause, response, response._content)
@@ -586,10 +592,10 @@ def _too_large(response: Response, max_bytes: int, found: str) -> Failure:
     )
 
 
-def _missing_bytes(prepared: PreparedRequest, response: Response) -> tuple[int, int] | None:
+def _missing_bytes(method: str | None, response: Response) -> tuple[int, int] | None:
     """``(received, expected)`` when fewer bytes arrived than Content-Length announced."""
     expected = response.headers.get("Content-Length", "")
-    if prepared.method == "HEAD" or response.status_code in (204, 304) or not expected.isdigit():
+    if method == "HEAD" or response.status_code in (204, 304) or not expected.isdigit():
         return None
     received = response.raw.tell() if hasattr(response.raw, "tell") else None
     if received is None or received >= int(expected):
@@ -641,3 +647,99 @@ def root_reason(exc: BaseException) -> str:
             break
         reason = inner
     return str(reason) or type(reason).__name__
+
+
+# --- drive transfers --------------------------------------------------------------------------
+
+#: Failures of the HTTP library that a transfer attempt may meet.
+TRANSFER_ERRORS: tuple[type[BaseException], ...] = (requests.RequestException,)
+
+
+class _TransferSession(requests.Session):
+    """A worker's session: redirects (if any are allowed) never carry credentials elsewhere."""
+
+    def rebuild_auth(self, prepared_request: PreparedRequest, response: Response) -> None:
+        if _isolation.origin(prepared_request.url or "") != _isolation.origin(
+            response.request.url or ""
+        ):
+            prepared_request.headers.pop("Authorization", None)
+            prepared_request.headers.pop("Cookie", None)
+            prepared_request.prepare_auth(None)  # type: ignore[arg-type]
+            return
+        super().rebuild_auth(prepared_request, response)
+
+
+def transfer_session(
+    auth: tuple[str, str] | None,
+    verify: bool | str,
+    user_agent: str,
+    *,
+    redirects: int = 0,
+    pool_size: int = 1,
+) -> Session:
+    """A keep-alive session for one transfer worker thread, with its own small pool.
+
+    Retries are not left to urllib3: the caller retries a chunk or a range as a whole.
+
+    :param redirects: how many redirects to follow (0: a redirect is a failure); one to
+        another scheme, host or port goes without credentials.
+    """
+    session = _TransferSession()
+    adapter = WatchedAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.auth = auth
+    session.verify = verify
+    session.max_redirects = redirects
+    session.headers["User-Agent"] = user_agent
+    return session
+
+
+def transfer_send(
+    session: Any,
+    method: str,
+    url: str,
+    *,
+    deadline_at: float | None = None,
+    max_bytes: int | None = None,
+    consume: Callable[[Response], _Consumed] | None = None,
+    **kwargs: Any,
+) -> Response | tuple[Response, _Consumed] | Failure:
+    """One transfer request through a worker's session, under the call's deadline.
+
+    Without ``consume`` the body is read (at most ``max_bytes``) and the response
+    returned; with it, ``consume`` reads the body and ``(response, what it returned)``
+    comes back. Failures of the HTTP library come back as a :class:`Failure`; a redirect
+    beyond what the session follows is one of kind ``unsendable``, naming the target.
+    """
+
+    def send() -> Response:
+        return getattr(session, method.lower())(url, stream=True, **kwargs)  # type: ignore[no-any-return]
+
+    if consume is not None:
+        return _attempt(url, send, consume, deadline_at)
+    outcome = _attempt(url, send, _body_reader(max_bytes), deadline_at)
+    return outcome if isinstance(outcome, Failure) else outcome[0]
+
+
+def _redirect_detail(exc: requests.TooManyRedirects) -> str:
+    response = exc.response
+    location = response.headers.get("Location", "") if response is not None else ""
+    status = response.status_code if response is not None else "a redirect"
+    return (
+        f"the server answered {status} redirecting to {safe_url(location) or '(no Location)'}, "
+        "which this transfer does not follow"
+    )
+
+
+@overload
+def classify(exc: requests.RequestException, watch: _Watch | None = None) -> Failure: ...
+@overload
+def classify(exc: BaseException, watch: _Watch | None = None) -> Failure | None: ...
+def classify(exc: BaseException, watch: _Watch | None = None) -> Failure | None:
+    """A failure of the HTTP library as a :class:`Failure`; None for anything else."""
+    if isinstance(exc, requests.TooManyRedirects):
+        return Failure(policies.UNSENDABLE, exc, exc.response, detail=_redirect_detail(exc))
+    if isinstance(exc, requests.RequestException):
+        return Failure(failure_kind(exc, watch), exc)
+    return None

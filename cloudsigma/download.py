@@ -1,13 +1,16 @@
 """Parallel, resumable download of a drive image with HTTP ``Range`` requests.
 
 ``download_drive(uuid, path)`` fetches ``GET /drives/<uuid>/download/`` in ranges on
-several threads into ``<path>.part``, records finished ranges in ``<path>.part.json``
-so that a rerun after an interruption fetches only what is missing, and renames the
-file to ``path`` once every byte is there.
+several threads into ``<path>.part``, records finished ranges and a SHA-256 digest of
+each in ``<path>.part.json`` so that a rerun after an interruption fetches only what is
+missing (and again what no longer matches its digest), and renames the file to
+``path`` once every byte is there. A download follows one redirect (to a signed direct
+link, say), without credentials when it leads to another scheme, host or port.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -16,15 +19,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import requests
-
 from cloudsigma import _chunks
 from cloudsigma._chunks import ChunkSpec, ChunkWorkers
 from cloudsigma.errors import DownloadError, RangeDownloadError, TransferAttemptError
 from cloudsigma.policies import Retry
 from cloudsigma.resource import Drive
 
-__all__ = ["Download", "DownloadError", "RangeDownloadError", "download_drive"]
+__all__ = ["Download", "DownloadError", "RangeDownloadError", "download_drive", "first_difference"]
 
 LOG = logging.getLogger(__name__)
 
@@ -78,6 +79,8 @@ class Download(ChunkWorkers):
         self.c = self.drives.c
         self.size = 0
         self.done: set[int] = set()
+        #: SHA-256 (hex) of each finished range, by range number.
+        self.digests: dict[int, str] = {}
         self._recorded: set[int] = set()
         self._last_checkpoint = 0.0
         self._fd = -1
@@ -104,6 +107,7 @@ class Download(ChunkWorkers):
             self.size = self._drive_size()
         finally:
             self.c.close()  # the transfer goes over the workers' own sessions
+        _chunks.download_ranges(self.size, self.chunk_size)  # a drive without a size fails here
         self._fd = self._open_part()
         try:
             self._fetch_missing()
@@ -119,21 +123,27 @@ class Download(ChunkWorkers):
         return self.path
 
     def _drive_size(self) -> int:
-        drive = self.drives.get(self.uuid)
+        drive = _chunks.single_object(self.drives.get(self.uuid))
         if (drive.get("runtime") or {}).get("is_downloadable") is False:
             raise DownloadError(f"drive {self.uuid} cannot be downloaded (is_downloadable false)")
-        return int(drive["size"])
+        size = _chunks._size_of(drive)
+        if size is None or size < 0:
+            raise DownloadError(f"drive {self.uuid} has no usable size: {drive.get('size')!r}")
+        return size
 
     def _open_part(self) -> int:
-        """Open ``<path>.part``, keeping finished ranges only when the state file vouches."""
+        """Open ``<path>.part``, keeping the finished ranges the state file vouches for and
+        whose bytes still match their digest."""
         state = self._read_state()
         fd = os.open(self.part_path, os.O_RDWR | os.O_CREAT, 0o644)
         if state is not None and os.fstat(fd).st_size == self.size:
             self.chunk_size = int(state["chunk_size"])
-            self.done = {int(number) for number in state["done"]}
+            self.digests = _vouched_digests(state)
+            self.done = self._matching_ranges(fd, self.digests)
+            self.digests = {n: d for n, d in self.digests.items() if n in self.done}
             LOG.info("resuming %s: %d ranges already there", self.path, len(self.done))
         else:
-            self.done = set()
+            self.done, self.digests = set(), {}
             os.ftruncate(fd, 0)
             os.ftruncate(fd, self.size)
             self._write_state(set())
@@ -150,13 +160,34 @@ class Download(ChunkWorkers):
         same_drive = state.get("uuid") == self.uuid and state.get("size") == self.size
         return state if same_drive and isinstance(state.get("chunk_size"), int) else None
 
+    def _matching_ranges(self, fd: int, digests: dict[int, str]) -> set[int]:
+        """The ranges whose bytes in the partial file still have their recorded digest."""
+        matching = set()
+        for chunk in self._ranges():
+            digest = digests.get(chunk.number)
+            if digest is None:
+                continue
+            if _digest_of(fd, chunk.offset, chunk.size) == digest:
+                matching.add(chunk.number)
+            else:
+                LOG.warning(
+                    "range %d of %s changed since it was downloaded; fetching it again",
+                    chunk.number,
+                    self.part_path,
+                )
+        return matching
+
     def _write_state(self, finished: set[int]) -> None:
-        """Record the finished ranges; written whole then renamed, so never half-written."""
+        """Record the finished ranges and their digests; written whole then renamed, so
+        never half-written."""
+        with self.progress_lock:
+            digests = {str(n): self.digests[n] for n in sorted(finished) if n in self.digests}
         state = {
             "uuid": self.uuid,
             "size": self.size,
             "chunk_size": self.chunk_size,
-            "done": sorted(finished),
+            "done": sorted(int(n) for n in digests),
+            "digests": digests,
         }
         temporary = self.state_path + ".tmp"
         with open(temporary, "w", encoding="utf-8") as state_file:
@@ -211,8 +242,10 @@ class Download(ChunkWorkers):
     def _progress_total(self) -> int:
         return self.size
 
-    def _new_session(self) -> requests.Session:
-        return _chunks.new_session(_chunks.client_auth(self.c), _chunks.client_verify(self.c))
+    def _new_session(self) -> Any:
+        return _chunks.new_session(
+            _chunks.client_auth(self.c), _chunks.client_verify(self.c), redirects=1
+        )
 
     def _fetch_range(self, chunk: ChunkSpec, allow_whole_body: bool = False) -> bool:
         """Fetch one range with retries and mark it done.
@@ -235,21 +268,35 @@ class Download(ChunkWorkers):
     def _fetch_range_once(self, chunk: ChunkSpec, allow_whole_body: bool) -> bool:
         end = chunk.offset + chunk.size - 1
         headers = {"Range": f"bytes={chunk.offset}-{end}", "Accept-Encoding": "identity"}
-        timeout = _chunks.client_timeout(self.c)
-        with self._session().get(self.url, headers=headers, stream=True, timeout=timeout) as resp:
+
+        def consume(resp: Any) -> bool:
             if resp.status_code == 200 and allow_whole_body:
                 LOG.info("the server ignores Range; reading the whole image in one stream")
                 self._write_whole_body(resp)
                 return True
             if resp.status_code != 206:
-                raise TransferAttemptError(
-                    _refusal(resp), resp.status_code, request_id=resp.headers.get("X-REQUEST-ID")
-                )
+                raise _chunks.refused(resp, "the range was refused", self._secrets())
             self._check_content_range(resp, chunk.offset, end)
-            self._write_body(resp, chunk.offset, chunk.size)
-        return False
+            digest = self._write_body(resp, chunk.offset, chunk.size)
+            with self.progress_lock:
+                self.digests[chunk.number] = digest
+            return False
 
-    def _check_content_range(self, resp: requests.Response, start: int, end: int) -> None:
+        _, whole = _chunks.send_attempt(
+            self._session(),
+            "GET",
+            self.url,
+            headers=headers,
+            timeout=_chunks.client_timeout(self.c),
+            deadline=self.c.deadline,
+            consume=consume,
+        )
+        return bool(whole)
+
+    def _secrets(self) -> list[str]:
+        return _chunks.secrets_of(self.c.username, self.c.password)
+
+    def _check_content_range(self, resp: Any, start: int, end: int) -> None:
         match = _CONTENT_RANGE.fullmatch(resp.headers.get("Content-Range", "").strip())
         total = match and match.group(3)
         if not match or (int(match.group(1)), int(match.group(2))) != (start, end):
@@ -263,15 +310,20 @@ class Download(ChunkWorkers):
                 "did the drive change? delete the .part file and start again"
             )
 
-    def _write_body(self, resp: requests.Response, offset: int, size: int) -> None:
-        """Write the answer's bytes at ``offset``; undo their progress if the stream breaks."""
+    def _write_body(self, resp: Any, offset: int, size: int) -> str:
+        """Write the answer's bytes at ``offset``; undo their progress if the stream breaks.
+
+        :returns: the SHA-256 (hex) of the bytes written.
+        """
         written = 0
+        digest = hashlib.sha256()
         try:
             for block in resp.iter_content(self.read_block):
                 if self._stop.is_set():
                     raise TransferAttemptError("stopped: another range failed", transient=False)
                 block = block[: size - written]
                 _pwrite_all(self._fd, block, offset + written)
+                digest.update(block)
                 written += len(block)
                 self.update_progress(len(block))
                 if written == size:
@@ -283,18 +335,123 @@ class Download(ChunkWorkers):
         except BaseException:
             self.update_progress(-written)
             raise
+        return digest.hexdigest()
 
-    def _write_whole_body(self, resp: requests.Response) -> None:
+    def _write_whole_body(self, resp: Any) -> None:
         """Fallback for servers without Range: stream the whole image from byte 0."""
         self.update_progress(-self.uploaded_size)
         self.done = set()
         self._write_body(resp, 0, self.size)
+        ranges = self._ranges()
+        digests = {r.number: _digest_of(self._fd, r.offset, r.size) for r in ranges}
         with self.progress_lock:
-            self.done = {r.number for r in self._ranges()}
+            self.digests = digests
+            self.done = {r.number for r in ranges}
 
     def _mark_done(self, number: int) -> None:
         with self.progress_lock:
             self.done.add(number)
+
+
+def first_difference(client: Any, drive_uuid: str, image_path: str) -> int | None:
+    """Where drive ``drive_uuid`` first differs from the file ``image_path``, if it does.
+
+    Reads the drive in ranges (or whole, from a server without Range) with the client's
+    credentials, and stops at the first byte that differs.
+
+    :returns: the offset of the first differing byte (the shorter one's length when one is
+        a prefix of the other), or None when they are identical.
+    :raises DownloadError: when the drive cannot be read.
+    """
+    session = _chunks.new_session(
+        _chunks.client_auth(client), _chunks.client_verify(client), redirects=1
+    )
+    reader = _Comparison(client, drive_uuid, image_path, session)
+    try:
+        return reader.first_difference()
+    except TransferAttemptError as exc:
+        raise DownloadError(f"cannot read drive {drive_uuid} to compare it: {exc}") from exc
+    finally:
+        session.close()
+
+
+class _Comparison:
+    """A drive read range by range beside a file, until they differ."""
+
+    def __init__(self, client: Any, drive_uuid: str, image_path: str, session: Any) -> None:
+        self.client, self.session, self.image_path = client, session, image_path
+        self.url = f"{_chunks.api_endpoint(client)}drives/{drive_uuid}/download/"
+        self.secrets = _chunks.secrets_of(client.username, client.password)
+
+    def first_difference(self) -> int | None:
+        file_size = os.path.getsize(self.image_path)
+        with open(self.image_path, "rb") as image:
+            for chunk in _chunks.download_ranges(file_size, DEFAULT_RANGE_SIZE):
+                found, whole = self._compare(chunk, image)
+                if found is not None or whole:
+                    return found
+        return None
+
+    def _compare(self, chunk: ChunkSpec, image: Any) -> tuple[int | None, bool]:
+        """``(first differing offset or None, whether the answer was the whole drive)``."""
+        end = chunk.offset + chunk.size - 1
+        headers = {"Range": f"bytes={chunk.offset}-{end}", "Accept-Encoding": "identity"}
+
+        def compare(resp: Any) -> tuple[int | None, bool]:
+            if resp.status_code not in (200, 206):
+                raise _chunks.refused(resp, "the download was refused", self.secrets)
+            whole = resp.status_code == 200
+            offset = 0 if whole else chunk.offset
+            image.seek(offset)
+            for block in resp.iter_content(Download.read_block):
+                mine = image.read(len(block))
+                if mine != block:
+                    return offset + _first_unequal(mine, block), whole
+                offset += len(block)
+            expected_end = os.fstat(image.fileno()).st_size if whole else end + 1
+            return (None if offset == expected_end else offset), whole
+
+        _, found = _chunks.send_attempt(
+            self.session,
+            "GET",
+            self.url,
+            headers=headers,
+            timeout=_chunks.client_timeout(self.client),
+            deadline=getattr(self.client, "deadline", None),
+            consume=compare,
+        )
+        return found  # type: ignore[no-any-return]
+
+
+def _first_unequal(mine: bytes, theirs: bytes) -> int:
+    for index, (a, b) in enumerate(zip(mine, theirs, strict=False)):
+        if a != b:
+            return index
+    return min(len(mine), len(theirs))
+
+
+def _vouched_digests(state: dict[str, Any]) -> dict[int, str]:
+    """The digests of the state file's finished ranges (none for a state without them)."""
+    digests = state.get("digests")
+    if not isinstance(digests, dict):
+        return {}
+    done = {str(number) for number in state.get("done") or []}
+    return {
+        int(number): digest
+        for number, digest in digests.items()
+        if number in done and isinstance(digest, str) and str(number).isdigit()
+    }
+
+
+def _digest_of(fd: int, offset: int, size: int) -> str:
+    digest = hashlib.sha256()
+    while size > 0:
+        block = os.pread(fd, min(size, 1024**2), offset)
+        if not block:
+            break
+        digest.update(block)
+        offset, size = offset + len(block), size - len(block)
+    return digest.hexdigest()
 
 
 def download_drive(
@@ -337,12 +494,6 @@ def _sync_data(fd: int) -> None:
         os.fdatasync(fd)
     else:
         os.fsync(fd)
-
-
-def _refusal(resp: requests.Response) -> str:
-    if resp.status_code == 200:
-        return "the server answered 200 with the whole image to a Range request"
-    return f"the server answered {resp.status_code}: {resp.text[:300]}"
 
 
 def _remove(path: str) -> None:

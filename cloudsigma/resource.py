@@ -418,18 +418,13 @@ class Drive(ResourceBase):
 
 
 def chunk_span(file_size: int, chunk_number: int, chunk_size: int) -> tuple[int, int]:
-    """``(offset, length)`` of chunk ``chunk_number`` (from 0); the last chunk takes the rest."""
-    if chunk_size < 1 or chunk_number < 0:
-        raise ValueError("chunk_size must be >= 1 and chunk_number >= 0")
-    chunks = max(file_size // chunk_size, 1)
-    if chunk_number >= chunks:
-        raise ValueError(
-            f"chunk {chunk_number} does not exist: a file of {file_size} bytes has {chunks} "
-            f"chunk(s) of {chunk_size} bytes (the last one holds the remainder)"
-        )
-    offset = chunk_number * chunk_size
-    length = file_size - offset if chunk_number == chunks - 1 else chunk_size
-    return offset, length
+    """``(offset, length)`` of chunk ``chunk_number`` (from 0); the last chunk takes the rest.
+
+    The layout every upload shares (see ``cloudsigma._chunks.ChunkLayout``).
+    """
+    from cloudsigma._chunks import chunk_span as span  # the transfer machinery loads on use
+
+    return span(file_size, chunk_number, chunk_size)
 
 
 class InitUpload(ResourceBase):

@@ -14,14 +14,11 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import requests
-
-from cloudsigma import _chunks
+from cloudsigma import _chunks, download
 from cloudsigma._chunks import ChunkSpec, ChunkUploads
 from cloudsigma.errors import (
     ChunkUploadError,
     SizeMismatchError,
-    TransferAttemptError,
     UploadError,
 )
 from cloudsigma.policies import Retry, WaitPolicy
@@ -85,6 +82,7 @@ class Upload(ChunkUploads, ResourceBase):
         self.progress_callback = progress_callback
         self.progress_report_interval = progress_report_interval
         self._drive_size: int | None = None
+        self._drive_status: str | None = None
         self._fresh_drive = False
         self._init_workers()
 
@@ -92,7 +90,9 @@ class Upload(ChunkUploads, ResourceBase):
     def remote_size(self) -> int:
         """The size of the target drive, as the API reports it."""
         if self._drive_size is None:
-            self._drive_size = int(_single(self.dc.get(self.drive_uuid))["size"])
+            drive = _chunks.single_object(self.dc.get(self.drive_uuid))
+            self._drive_size = int(drive["size"])
+            self._drive_status = drive.get("status")
         return self._drive_size
 
     def upload(self) -> dict[str, Any]:
@@ -102,7 +102,8 @@ class Upload(ChunkUploads, ResourceBase):
         :returns: the uploaded drive.
         :raises SizeMismatchError: when the drive's size is not the file's size.
         :raises ChunkUploadError: when a chunk fails after its retries (names the chunk).
-        :raises UploadError: when the drive does not end ``unmounted`` with the right size.
+        :raises UploadError: when the drive does not end ``unmounted`` with the right size,
+            or was finished before (not ``uploading``) and holds another image.
         """
         if self.file_size == 0:
             raise UploadError(f"{self.image_path} is empty; there is nothing to upload")
@@ -110,21 +111,36 @@ class Upload(ChunkUploads, ResourceBase):
         # a round trip per chunk. A chunk that failed is asked about before it is sent again.
         self._fresh_drive = not self.drive_uuid
         if not self.drive_uuid:
-            self.drive_uuid = _single(self.create(self.create_data))["uuid"]
+            self.drive_uuid = _chunks.single_object(self.create(self.create_data))["uuid"]
             self._drive_size = None
             LOG.info("created drive %s for %s", self.drive_uuid, self.image_path)
         self._check_remote_size()
+        finished_before = self._drive_status not in (None, "uploading")
         self.finished = False
         self.enqueue_chunks()
         self.start_threads()
         self._wait_for_workers()
         self.finished = True
+        if finished_before:
+            # A finished drive answers "stored" for every chunk: only its bytes tell
+            # whether it holds this image or another one.
+            self._check_holds_the_image()
         return _chunks.wait_until_stored(
-            lambda: _single(self.dc.get(self.drive_uuid)),
+            lambda: _chunks.single_object(self.dc.get(self.drive_uuid)),
             str(self.drive_uuid),
             self.file_size,
             self.finish_wait,
         )
+
+    def _check_holds_the_image(self) -> None:
+        difference = download.first_difference(self.c, str(self.drive_uuid), self.image_path)
+        if difference is not None:
+            raise UploadError(
+                f"drive {self.drive_uuid} was {self._drive_status!r}, not 'uploading', before "
+                f"this upload: it already holds an image, which differs from {self.image_path} "
+                f"from byte {difference} on, and an upload only fills a drive created for it; "
+                "upload to a new drive (leave drive_uuid out)"
+            )
 
     def _check_remote_size(self) -> None:
         if self.remote_size != self.file_size:
@@ -173,9 +189,9 @@ class Upload(ChunkUploads, ResourceBase):
     def _send_chunk(
         self, chunk_number: int, chunk_offset: int, real_chunk_size: int, ask_first: bool = True
     ) -> bool:
-        session, url, timeout = self._session(), self._upload_url(), self._timeout()
+        session, url = self._session(), self._upload_url()
         fields = self._resumable_fields(chunk_number)
-        if ask_first and self._is_stored(session, url, fields, timeout):
+        if ask_first and self._is_stored(session, url, fields):
             LOG.debug("chunk %d of %s is already stored", chunk_number, self.drive_uuid)
             return False
         prefix, suffix, content_type = _chunks.multipart_frame(
@@ -185,41 +201,41 @@ class Upload(ChunkUploads, ResourceBase):
         body = _chunks.read_chunk(
             self.image_path, chunk_offset, real_chunk_size, prefix, suffix, buffer
         )
-        headers = {"Content-Type": content_type}
-        response = session.post(
-            url,
-            data=body,  # type: ignore[arg-type]  # any buffer goes out as it is
-            headers=headers,
-            timeout=timeout,
+        response = self._send(
+            session, "POST", url, data=body, headers={"Content-Type": content_type}
         )
         del body
-        with response:
-            if not response.ok:
-                raise TransferAttemptError(
-                    f"the server refused it: {_excerpt(response)}",
-                    response.status_code,
-                    request_id=response.headers.get("X-REQUEST-ID"),
-                )
+        if not response.ok:
+            raise _chunks.refused(response, "the server refused it", self._transfer_secrets())
         return True
 
-    @staticmethod
-    def _is_stored(
-        session: requests.Session, url: str, fields: dict[str, str], timeout: tuple[float, float]
-    ) -> bool:
+    def _is_stored(self, session: Any, url: str, fields: dict[str, str]) -> bool:
         """The resumable.js test: a 2xx answer to GET means the chunk is there.
 
         A 429 or 5xx says nothing about the chunk, so it fails the attempt rather than
         count as "not there": re-sending a last chunk that was stored already would meet a
         drive that is no longer uploading.
         """
-        with session.get(url, params=fields, timeout=timeout) as check:
-            if check.status_code in _chunks.TRANSIENT_STATUSES:
-                raise TransferAttemptError(
-                    f"asking whether it is stored failed: {_excerpt(check)}",
-                    check.status_code,
-                    request_id=check.headers.get("X-REQUEST-ID"),
-                )
-            return check.ok
+        check = self._send(session, "GET", url, params=fields)
+        if check.status_code in _chunks.TRANSIENT_STATUSES:
+            raise _chunks.refused(
+                check, "asking whether it is stored failed", self._transfer_secrets()
+            )
+        return bool(check.ok)
+
+    def _send(self, session: Any, method: str, url: str, **kwargs: Any) -> Any:
+        return _chunks.send_attempt(
+            session,
+            method,
+            url,
+            timeout=self._timeout(),
+            deadline=self.c.deadline,
+            max_bytes=self.c.max_response_bytes,
+            **kwargs,
+        )
+
+    def _transfer_secrets(self) -> list[str]:
+        return _chunks.secrets_of(self.c.username, self.c.password)
 
     def _resumable_fields(self, chunk_number: int) -> dict[str, str]:
         filename = os.path.basename(self.image_path)
@@ -237,21 +253,5 @@ class Upload(ChunkUploads, ResourceBase):
     def _timeout(self) -> tuple[float, float]:
         return _chunks.client_timeout(self.c)
 
-    def _new_session(self) -> requests.Session:
+    def _new_session(self) -> Any:
         return _chunks.new_session(_chunks.client_auth(self.c), _chunks.client_verify(self.c))
-
-
-def _single(answer: Any) -> dict[str, Any]:
-    """The one object of an answer that may still be wrapped in ``objects`` or a list."""
-    if isinstance(answer, dict) and isinstance(answer.get("objects"), list):
-        answer = answer["objects"]
-    if isinstance(answer, list):
-        if len(answer) != 1:
-            raise UploadError(f"expected one drive in the answer, got {len(answer)}")
-        answer = answer[0]
-    return answer
-
-
-def _excerpt(response: requests.Response, limit: int = 300) -> str:
-    text = response.text.strip()
-    return text if len(text) <= limit else text[:limit] + "..."

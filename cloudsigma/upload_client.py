@@ -18,9 +18,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import requests
-
-from cloudsigma import _chunks
+from cloudsigma import _chunks, conf, download
 from cloudsigma._chunks import ChunkSpec, ChunkUploads
 from cloudsigma.errors import ChunkUploadError, TransferAttemptError, UploadError
 from cloudsigma.policies import Retry, Timeout, WaitPolicy
@@ -100,13 +98,23 @@ class CSUploader(ChunkUploads):
         self.verify = verify
         self.timeout = _chunks.timeout_pair(timeout)
         self.size = os.path.getsize(image_path)
+        #: Seconds one request may take in all (a server dripping bytes included).
+        self.deadline = conf.DEFAULT_DEADLINE
+        #: The largest JSON answer accepted.
+        self.max_response_bytes = conf.DEFAULT_MAX_RESPONSE_BYTES
+        self._drive_status: str | None = None
         self._init_workers()
         self.opener = self.init_auth()
 
     def __repr__(self) -> str:
         return f"CSUploader(api_url={self.api_url!r}, image_path={self.image_path!r})"
 
-    def init_auth(self) -> requests.Session:
+    @property
+    def api_endpoint(self) -> str:
+        """The API base URL (the name clients use for it)."""
+        return self.api_url
+
+    def init_auth(self) -> Any:
         """A new keep-alive session that authenticates with Basic auth."""
         return _chunks.new_session((self.username, self.password), self.verify)
 
@@ -121,10 +129,15 @@ class CSUploader(ChunkUploads):
         if self.size == 0:
             raise UploadError(f"{self.image_path} is empty; there is nothing to upload")
         self.init_drive_url_or_create_drive()
-        LOG.info("uploading %s (%d bytes) to %s", self.image_path, self.size, self.drive_url)
-        self.enqueue_chunks()
-        self.start_threads()
-        self._wait_for_workers()
+        if self._drive_status not in (None, "uploading"):
+            # A finished drive takes no chunk: only its bytes tell whether it already holds
+            # this image (nothing to do) or another one (an error, not a silent no-op).
+            self._check_holds_the_image()
+        else:
+            LOG.info("uploading %s (%d bytes) to %s", self.image_path, self.size, self.drive_url)
+            self.enqueue_chunks()
+            self.start_threads()
+            self._wait_for_workers()
         self.finished = True
         _chunks.wait_until_stored(self._get_drive, str(self.uuid), self.size, self.finish_wait)
         return str(self.uuid)
@@ -139,7 +152,9 @@ class CSUploader(ChunkUploads):
             self.uuid = self.init_upload()
             LOG.info("created drive %s for the upload", self.uuid)
         self.drive_url = f"{self.api_url}drives/{self.uuid}/"
-        remote_size = self.get_drive_size()
+        drive = self._get_drive()
+        self._drive_status = drive.get("status")
+        remote_size = _chunks._size_of(drive)
         if remote_size != self.size:
             raise UploadError(
                 f"image file {self.image_path} has {self.size} bytes but drive {self.uuid} "
@@ -157,15 +172,38 @@ class CSUploader(ChunkUploads):
             "media": media,
         }
         body = self._call("POST", f"{self.api_url}initupload/", json=data)
-        drive = body["objects"][0] if isinstance(body, dict) and "objects" in body else body
-        return str(drive["uuid"])
+        return str(_chunks.single_object(body)["uuid"])
 
     def get_drive_size(self) -> int:
         """The size of the target drive, as the API reports it."""
         return int(self._get_drive()["size"])
 
     def _get_drive(self) -> dict[str, Any]:
-        return self._call("GET", str(self.drive_url))
+        return _chunks.single_object(self._call("GET", str(self.drive_url)))
+
+    def _check_holds_the_image(self) -> None:
+        difference = download.first_difference(self, str(self.uuid), self.image_path)
+        if difference is not None:
+            raise UploadError(
+                f"drive {self.uuid} was {self._drive_status!r}, not 'uploading', before this "
+                f"upload: it already holds an image, which differs from {self.image_path} "
+                f"from byte {difference} on, and an upload only fills a drive created for it; "
+                "upload to a new drive (leave the uuid out)"
+            )
+
+    def _send(self, session: Any, method: str, url: str, **kwargs: Any) -> Any:
+        return _chunks.send_attempt(
+            session,
+            method,
+            url,
+            timeout=self.timeout,
+            deadline=self.deadline,
+            max_bytes=self.max_response_bytes,
+            **kwargs,
+        )
+
+    def _secrets(self) -> list[str]:
+        return _chunks.secrets_of(self.username, self.password)
 
     def _call(self, method: str, url: str, **kwargs: Any) -> Any:
         """One JSON call on the control session.
@@ -173,20 +211,15 @@ class CSUploader(ChunkUploads):
         :raises UploadError: for a failed request or a non-2xx answer.
         """
         try:
-            response = self.opener.request(
-                method, url, headers=INIT_HEADERS, timeout=self.timeout, **kwargs
-            )
-        except _chunks.TRANSPORT_ERRORS as exc:
+            response = self._send(self.opener, method, url, headers=INIT_HEADERS, **kwargs)
+        except TransferAttemptError as exc:
             raise UploadError(f"{method} {url} failed: {exc}") from exc
-        with response:
-            if not response.ok:
-                raise UploadError(
-                    f"{method} {url} answered: {response.text[:300]}", response.status_code
-                )
-            try:
-                return response.json()
-            except ValueError as exc:
-                raise UploadError(f"{method} {url} answered with a body that is not JSON") from exc
+        if not response.ok:
+            raise UploadError(
+                f"{method} {url}: {_chunks.refusal_text(response, self._secrets())}",
+                response.status_code,
+            )
+        return _json_of(response, f"{method} {url}", UploadError)
 
     def file_chunks(self) -> Iterator[ChunkSpec]:
         """Yield ``(chunk_number, chunk_offset, real_chunk_size)``, numbered from 0 here."""
@@ -195,7 +228,7 @@ class CSUploader(ChunkUploads):
     def _progress_total(self) -> int:
         return self.size
 
-    def _new_session(self) -> requests.Session:
+    def _new_session(self) -> Any:
         return self.init_auth()
 
     def upload_chunk(self, chunk_number: int, chunk_offset: int, real_chunk_size: int) -> bool:
@@ -224,23 +257,19 @@ class CSUploader(ChunkUploads):
             return False
         buffer = self._chunk_buffer(real_chunk_size)
         body = _chunks.read_chunk(self.image_path, chunk_offset, real_chunk_size, buffer=buffer)
-        response = self._session().post(
+        response = self._send(
+            self._session(),
+            "POST",
             self._link_url(link),
-            data=body,  # type: ignore[arg-type]  # any buffer goes out as it is
+            data=body,
             headers=UPLOAD_HEADERS,
-            timeout=self.timeout,
             auth=_without_credentials,  # the link is the secret; it may point at another host
         )
         del body
-        with response:
-            if response.status_code == 416:
-                return False
-            if not response.ok:
-                raise TransferAttemptError(
-                    f"the upload link refused it: {response.text[:300]}",
-                    response.status_code,
-                    request_id=response.headers.get("X-REQUEST-ID"),
-                )
+        if response.status_code == 416:
+            return False
+        if not response.ok:
+            raise _chunks.refused(response, "the upload link refused it", self._secrets())
         return True
 
     def get_chunk_upload_link(self, chunk_number: int) -> str:
@@ -250,28 +279,27 @@ class CSUploader(ChunkUploads):
         """
         url = f"{str(self.drive_url).rstrip('/')}/action/"
         data = {"chunk_number": chunk_number, "chunk_size": self.chunk_size}
-        response = self._session().post(
+        response = self._send(
+            self._session(),
+            "POST",
             url,
             params={"do": "upload_chunk"},
             json=data,
             headers=INIT_HEADERS,
-            timeout=self.timeout,
         )
-        with response:
-            if not response.ok:
-                raise TransferAttemptError(
-                    f"no upload link for chunk {chunk_number}: {response.text[:300]}",
-                    response.status_code,
-                    request_id=response.headers.get("X-REQUEST-ID"),
-                )
-            try:
-                return str(response.json()["link"])
-            except (ValueError, KeyError, TypeError) as exc:
-                raise TransferAttemptError(
-                    f"the upload link answer for chunk {chunk_number} has no 'link'",
-                    response.status_code,
-                    request_id=response.headers.get("X-REQUEST-ID"),
-                ) from exc
+        if not response.ok:
+            raise _chunks.refused(
+                response, f"no upload link for chunk {chunk_number}", self._secrets()
+            )
+        answer = _json_of(response, f"the upload link answer for chunk {chunk_number}", None)
+        link = answer.get("link") if isinstance(answer, dict) else None
+        if not isinstance(link, str) or not link:
+            raise TransferAttemptError(
+                f"the upload link answer for chunk {chunk_number} has no 'link'",
+                response.status_code,
+                request_id=response.headers.get("X-REQUEST-ID"),
+            )
+        return link
 
     def _link_url(self, link: str) -> str:
         """The absolute URL of a link; a relative link lives on the API's host and port."""
@@ -281,9 +309,21 @@ class CSUploader(ChunkUploads):
         return f"{api.scheme}://{api.netloc}/{link.lstrip('/')}"
 
 
-def _without_credentials(request: requests.PreparedRequest) -> requests.PreparedRequest:
+def _without_credentials(request: Any) -> Any:
     """An auth hook that adds nothing, overriding the session's Basic credentials."""
     return request
+
+
+def _json_of(response: Any, what: str, error_class: type[UploadError] | None) -> Any:
+    """The decoded JSON of an answer; a body that is not JSON fails the attempt (or, with
+    ``error_class``, the upload)."""
+    try:
+        return response.json()
+    except (ValueError, RecursionError) as exc:
+        message = f"{what} answered {response.status_code} with a body that is not JSON"
+        if error_class is not None:
+            raise error_class(message, response.status_code) from exc
+        raise TransferAttemptError(message, response.status_code, transient=False) from exc
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -226,3 +226,44 @@ def test_an_interrupt_keeps_the_finished_ranges_for_the_next_run(tmp_path):
 
     assert target.read_bytes() == content
     assert not set(api.starts()) & {n * 1000 for n in state["done"]}
+
+
+@responses.activate
+def test_a_resumed_download_fetches_again_a_finished_range_whose_bytes_changed(tmp_path):
+    content = image_bytes(5000)
+    api = FakeDownloadApi(responses.mock, content)
+    api.failures = {4000: [503] * 10}
+    target = tmp_path / "drive.img"
+    first = make_download(target, chunk_size=1000, n_threads=1)
+    first.retry_policy = Retry(total=0)
+    with pytest.raises(RangeDownloadError):
+        first.run()
+    state = json.loads((tmp_path / "drive.img.part.json").read_text())
+    assert set(state["done"]) == {0, 1, 2, 3}
+    assert set(state["digests"]) == {"0", "1", "2", "3"}
+    part = tmp_path / "drive.img.part"
+    with part.open("r+b") as partial:  # a disk error, or another program, spoils range 1
+        partial.seek(1500)
+        partial.write(b"\x00\xff" * 10)
+    api.failures.clear()
+    api.requested.clear()
+
+    make_download(target, chunk_size=1000, n_threads=2).run()
+
+    assert target.read_bytes() == content
+    assert api.starts() == [1000, 4000]
+
+
+@responses.activate
+def test_a_state_file_without_digests_vouches_for_nothing(tmp_path):
+    content = image_bytes(2000)
+    api = FakeDownloadApi(responses.mock, content)
+    target = tmp_path / "drive.img"
+    (tmp_path / "drive.img.part").write_bytes(b"\x01" * 2000)
+    state = {"uuid": DRIVE_UUID, "size": 2000, "chunk_size": 1000, "done": [0, 1]}
+    (tmp_path / "drive.img.part.json").write_text(json.dumps(state))
+
+    make_download(target, chunk_size=1000).run()
+
+    assert target.read_bytes() == content
+    assert api.starts() == [0, 1000]

@@ -305,10 +305,10 @@ class _MemorySession:
     def __init__(self, received: dict[int, bytes], barrier: threading.Barrier) -> None:
         self.received, self.barrier = received, barrier
 
-    def get(self, url, params, timeout):
+    def get(self, url, params, timeout, **kwargs):
         return _answer(404)
 
-    def post(self, url, data, headers, timeout):
+    def post(self, url, data, headers, timeout, **kwargs):
         parts = parse_multipart(bytes(data), headers["Content-Type"])
         self.received[int(parts["resumableChunkNumber"])] = parts["file"]
         try:  # keep every worker holding its chunk at the same time, once

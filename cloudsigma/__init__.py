@@ -28,7 +28,9 @@ __all__ = [
 ]
 
 # Loaded on first use too, but not star-exported (pycloudsigma did not export them).
-_EXTRA_SUBMODULES = frozenset({"download", "policies", "resumable_upload", "upload_client"})
+_EXTRA_SUBMODULES = frozenset(
+    {"download", "payloads", "policies", "resumable_upload", "upload_client"}
+)
 _SUBMODULES = frozenset(__all__) - {"__version__"} | _EXTRA_SUBMODULES
 
 

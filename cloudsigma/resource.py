@@ -9,10 +9,11 @@ waits for the API's change events.
 from __future__ import annotations
 
 import builtins
+import datetime
 import logging
 import os
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cloudsigma import errors
@@ -21,6 +22,7 @@ from cloudsigma.generic import GenericClient, get_client
 from cloudsigma.policies import WaitPolicy, status_set
 
 if TYPE_CHECKING:
+    from cloudsigma import payloads
     from cloudsigma._transport import Response
     from cloudsigma.websocket import Websocket
 
@@ -30,21 +32,27 @@ __all__ = [
     "AddressForwards",
     "AuditLog",
     "BServer",
+    "BackupSchedulers",
     "Balance",
     "BurstUsage",
     "Capabilites",
+    "CloudStatus",
     "CurrentUsage",
+    "DailyBurstUsage",
     "Discount",
     "Drive",
     "DriveUsers",
+    "DrivesAvailabilityGroups",
     "FirewallPolicy",
     "GlobalContext",
+    "GroupedSubscriptions",
     "HostAllocationPools",
     "HostAvailabilityZones",
     "IP",
     "InitUpload",
     "IpAliases",
     "Jobs",
+    "Keypairs",
     "Lans",
     "Ledger",
     "LibDrive",
@@ -56,6 +64,7 @@ __all__ = [
     "PortForwards",
     "Pricing",
     "Profile",
+    "Pubkeys",
     "RemoteSnapshot",
     "ResourceBase",
     "Routes",
@@ -65,9 +74,12 @@ __all__ = [
     "SubscriptionCalculator",
     "Subscriptions",
     "Tags",
+    "Tunnels",
     "Upstream",
+    "Usage",
     "VLAN",
     "VirtualRouters",
+    "VmwareServers",
     "Vpc",
     "VrFwFilters",
     "VrFwPolicies",
@@ -112,6 +124,25 @@ def _avoid_params(avoid: str | Collection[str] | None) -> QueryParams:
 
 def _as_text(uuid: str | bytes) -> str:
     return uuid.decode("utf-8") if isinstance(uuid, bytes) else str(uuid)
+
+
+def _bulk_body(uuids: Iterable[str | bytes]) -> Payload:
+    """``{"objects": [{"uuid": ...}, ...]}`` for a bulk DELETE.
+
+    :raises TypeError: for a lone string (which would otherwise be split into characters).
+    :raises ValueError: for no uuid at all.
+    """
+    if isinstance(uuids, (str, bytes)):
+        raise TypeError("delete_many takes a list of uuids, not one uuid; use delete(uuid)")
+    objects = [{"uuid": _as_text(uuid)} for uuid in uuids]
+    if not objects:
+        raise ValueError("delete_many needs at least one uuid")
+    return {"objects": objects}
+
+
+def _poll_time(value: str | datetime.datetime | datetime.date) -> str:
+    """A ``poll_time`` bound as the API takes it: ISO 8601 text."""
+    return value if isinstance(value, str) else value.isoformat()
 
 
 class ResourceBase:
@@ -253,6 +284,10 @@ class ResourceBase:
         """Delete an object (the API may finish asynchronously: see :meth:`wait_deleted`)."""
         return self.c.delete(self._object_url(uuid), query_params=query_params)
 
+    def _delete_many(self, uuids: Iterable[str | bytes]) -> None:
+        """One bulk DELETE of the collection: every object is checked, then all are deleted."""
+        self.c.delete(self._get_url(), data=_bulk_body(uuids))
+
     def _action(
         self,
         uuid: str | None,
@@ -359,7 +394,18 @@ class NotificationPreference(ResourceBase):
 
 
 class LibDrive(ResourceBase):
+    """The drives library, ``/libdrives/``: images to clone into the account."""
+
     resource_name = "libdrives"
+
+    def clone(
+        self, uuid: str, data: Payload | None = None, avoid: str | Collection[str] | None = None
+    ) -> Any:
+        """Copy a library drive into the account (``data`` may give ``name``, ``media``, ...).
+
+        :returns: the new drive, ``cloning_dst`` until the copy is done.
+        """
+        return self._action(uuid, "clone", data or {}, query_params=_avoid_params(avoid))
 
 
 class Drive(ResourceBase):
@@ -376,6 +422,17 @@ class Drive(ResourceBase):
     def resize(self, uuid: str, data: Payload | None = None) -> Any:
         """Resize a drive to ``data['size']`` (it must not be mounted on a running server)."""
         return self._action(uuid, "resize", data or {})
+
+    def set_scheduler(self, uuid: str, scheduler_uuid: str | None) -> Any:
+        """Put the drive under a backup scheduler (``None`` takes it off its scheduler).
+
+        :returns: the drive, whose ``backup_scheduler`` now refers to the scheduler.
+        """
+        return self._action(uuid, "set_scheduler", {"backup_policy_uuid": scheduler_uuid})
+
+    def delete_many(self, uuids: Iterable[str]) -> None:
+        """Delete several drives in one request (none is deleted if one cannot be)."""
+        self._delete_many(uuids)
 
     def create(  # type: ignore[override]
         self, data: Any, avoid: str | Collection[str] | None = None
@@ -451,10 +508,19 @@ class Server(ResourceBase):
 
     resource_name = "servers"
 
-    def start(self, uuid: str, allocation_method: str | None = None) -> Any:
-        """Start a stopped server (optionally with an ``allocation_method``, e.g. ``standard``)."""
+    def start(
+        self,
+        uuid: str,
+        allocation_method: str | None = None,
+        avoid: str | Collection[str] | None = None,
+    ) -> Any:
+        """Start a stopped server.
+
+        :param allocation_method: e.g. ``standard`` (the capabilities list the methods).
+        :param avoid: servers whose hosts to keep away from (best effort).
+        """
         data = {"allocation_method": str(allocation_method)} if allocation_method else {}
-        return self._action(uuid, "start", data)
+        return self._action(uuid, "start", data, query_params=_avoid_params(avoid))
 
     def stop(self, uuid: str) -> Any:
         """Power the server off at once."""
@@ -517,6 +583,29 @@ class ServersAvailabilityGroups(ResourceBase):
     resource_name = "servers/availability_groups"
 
 
+class DrivesAvailabilityGroups(ResourceBase):
+    """Which drives share storage: ``list()`` gives groups of drive uuids, ``get(uuid)``
+    the group of one drive (its own uuid included)."""
+
+    resource_name = "drives/availability_groups"
+
+
+class VmwareServers(ResourceBase):
+    """VMware servers, ``/vmware_servers/`` (beta; read-only)."""
+
+    resource_name = "vmware_servers"
+
+
+class CloudStatus(ResourceBase):
+    """``/cloud_status/``: the cloud's feature flags (``vpc``, ``vmware``, ...)."""
+
+    resource_name = "cloud_status"
+
+    def get(self) -> Any:  # type: ignore[override]
+        """The flags, one object."""
+        return self.c.get(self._get_url(), return_list=False)
+
+
 class VLAN(ResourceBase):
     resource_name = "vlans"
 
@@ -529,12 +618,48 @@ class FirewallPolicy(ResourceBase):
     resource_name = "fwpolicies"
 
 
+class Keypairs(ResourceBase):
+    """SSH keypairs, ``/keypairs/``: attach them to servers through the server's ``pubkeys``.
+
+    ``create`` takes ``{"name", "public_key"}`` (optionally ``private_key`` too), or
+    ``{"name", "algorithm_type"}`` to have the API generate the pair.
+    """
+
+    resource_name = "keypairs"
+
+    def generate(
+        self, name: str, algorithm_type: str = "ed25519", **fields: Any
+    ) -> payloads.KeypairDict:
+        """A new keypair made by the API (``rsa`` or ``ed25519``).
+
+        :returns: the keypair, with the only copy of its ``private_key``.
+        """
+        return self.create({"name": name, "algorithm_type": algorithm_type, **fields})
+
+
+class Pubkeys(ResourceBase):
+    """The keypairs' public halves, ``/pubkeys/`` (read-only, ``has_private_key`` flag)."""
+
+    resource_name = "pubkeys"
+
+
 class Subscriptions(ResourceBase):
     resource_name = "subscriptions"
 
     def extend(self, uuid: str, data: Payload | None = None) -> Any:
         """Extend a subscription (``data`` may give ``end_time`` or ``period``)."""
         return self._action(uuid, "extend", data or {})
+
+    def auto_renew(self, uuid: str, enabled: bool | None = None) -> Any:
+        """Turn automatic renewal on or off (``None`` toggles it); returns the subscription."""
+        return self._action(uuid, "auto_renew", {} if enabled is None else {"auto_renew": enabled})
+
+
+class GroupedSubscriptions(ResourceBase):
+    """``/groupedsubscriptions/``: the first subscription of each chain, its extensions in
+    ``descendants``."""
+
+    resource_name = "groupedsubscriptions"
 
 
 class SubscriptionCalculator(Subscriptions):
@@ -580,6 +705,30 @@ class Accounts(ResourceBase):
     def authenticate_asynchronous(self) -> Any:
         """Get an ``async_auth`` cookie (in ``self.c.resp.cookies``) for the websocket."""
         return self._action(None, "authenticate_asynchronous", {})
+
+    def logout(self) -> None:
+        """End the session (login method ``session``); the client's next call logs in again."""
+        self._action(None, "logout", {})
+
+    def check_login(self) -> bool:
+        """Whether the client's credentials or session are accepted (False on a 401)."""
+        try:
+            self._action(None, "check_login", {})
+        except errors.AuthError:
+            return False
+        return True
+
+    def check_login_with_return_uuid(self) -> str:
+        """The uuid of the account the client is logged in to.
+
+        :raises AuthError: when the credentials or the session are not accepted.
+        """
+        answer = self._action(None, "check_login_with_return_uuid", {})
+        if not isinstance(answer, dict) or not isinstance(answer.get("uuid"), str):
+            raise errors.InvalidResponseError(
+                f"check_login_with_return_uuid answered {answer!r}, not an object with a uuid"
+            )
+        return answer["uuid"]
 
     def asynchronous_cookie(self) -> str:
         """A fresh ``async_auth`` cookie for the websocket (valid for about 2 minutes).
@@ -627,6 +776,22 @@ class Snapshot(ResourceBase):
         """Create a drive from a snapshot."""
         return self._action(uuid, "clone", data or {}, query_params=_avoid_params(avoid))
 
+    def delete_many(self, uuids: Iterable[str]) -> None:
+        """Delete several snapshots in one request (none is deleted if one cannot be)."""
+        self._delete_many(uuids)
+
+
+class BackupSchedulers(ResourceBase):
+    """Backup schedulers, ``/backupschedulers/``: snapshot, backup, DR or migration schedules
+    that drives join with :meth:`Drive.set_scheduler`. ``list({"type": "snapshot"})``
+    lists one type."""
+
+    resource_name = "backupschedulers"
+
+    def delete_many(self, uuids: Iterable[str]) -> None:
+        """Delete several schedulers in one request (none is deleted if one cannot be)."""
+        self._delete_many(uuids)
+
 
 class RemoteSnapshot(Snapshot):
     resource_name = "remotesnapshots"
@@ -662,6 +827,33 @@ class Jobs(ResourceBase):
 
 class BurstUsage(ResourceBase):
     resource_name = "burstusage"
+
+
+class DailyBurstUsage(ResourceBase):
+    """Burst usage summed per day, ``/dailyburstusage/`` (filters ``date__gt``, ``date__lt``)."""
+
+    resource_name = "dailyburstusage"
+
+
+class Usage(ResourceBase):
+    """Usage samples, ``/usage/``: what each server and drive used, every 5 minutes."""
+
+    resource_name = "usage"
+
+    def list(  # type: ignore[override]
+        self,
+        query_params: QueryParams | None = None,
+        *,
+        poll_time_gt: str | datetime.datetime | datetime.date | None = None,
+        poll_time_lt: str | datetime.datetime | datetime.date | None = None,
+    ) -> builtins.list[Any]:
+        """The samples polled after ``poll_time_gt`` and before ``poll_time_lt``."""
+        params = dict(query_params or {})
+        if poll_time_gt is not None:
+            params["poll_time_gt"] = _poll_time(poll_time_gt)
+        if poll_time_lt is not None:
+            params["poll_time_lt"] = _poll_time(poll_time_lt)
+        return super().list(params)
 
 
 class Locations(ResourceBase):
@@ -716,6 +908,21 @@ class VirtualRouters(ResourceBase):
     ) -> Any:
         return self._action(virtual_router_uuid, "get_log", data or {}, query_params)
 
+    def enable_vpn(self, virtual_router_uuid: str, data: Payload | None = None) -> Any:
+        """Turn the router's VPN on (configure it with :meth:`Upstream.configure_vpn`)."""
+        return self._action(virtual_router_uuid, "enable_vpn", data or {})
+
+    def disable_vpn(self, virtual_router_uuid: str, data: Payload | None = None) -> Any:
+        return self._action(virtual_router_uuid, "disable_vpn", data or {})
+
+    def get_keys(self, virtual_router_uuid: str, data: Payload | None = None) -> Any:
+        """The router's VPN keys."""
+        return self._action(virtual_router_uuid, "get_keys", data or {})
+
+    def export_key(self, virtual_router_uuid: str, data: Payload | None = None) -> Any:
+        """Export a VPN key of the router."""
+        return self._action(virtual_router_uuid, "export_key", data or {})
+
 
 class Lans(ResourceBase):
     resource_name = "lans"
@@ -765,3 +972,9 @@ class VrFwFilters(ResourceBase):
 
 class Routes(ResourceBase):
     resource_name = "routes"
+
+
+class Tunnels(ResourceBase):
+    """VPN tunnels of virtual routers, ``/tunnels/``."""
+
+    resource_name = "tunnels"

@@ -19,7 +19,10 @@ import cloudsigma
 from cloudsigma import errors
 
 DISK_SIZE = 1024**3
-EXAMPLE_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoKeyForTheWalkthrough demo@example.com"
+EXAMPLE_KEY = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAeexSoBrSIm4RyEbXF90FpDARsRDv6To3QrIClBTuSw"
+    " demo@example.com"
+)
 
 
 def step(title: str, result: Any = None) -> None:
@@ -51,6 +54,8 @@ def walkthrough(emulator: Any = None, timeout: float = 300) -> None:
     drive = cloudsigma.resource.Drive()
     server = cloudsigma.resource.Server()
     snapshot = cloudsigma.resource.Snapshot()
+    keypairs = cloudsigma.resource.Keypairs()
+    my_key: dict[str, Any] = {}
 
     my_test_disk = drive.create({"name": "test_drive", "size": DISK_SIZE, "media": "disk"})
     step("created a drive", my_test_disk)
@@ -82,9 +87,13 @@ def walkthrough(emulator: Any = None, timeout: float = 300) -> None:
         my_test_server = server.update(uuid, my_test_server)
         step("attached the drive and a NIC", f"nic mac {my_test_server['nics'][0]['mac']}")
 
-        my_test_server["meta"] = {"ssh_public_key": EXAMPLE_KEY}
-        server.update(uuid, my_test_server)
-        step("put an SSH key in the server's meta")
+        my_key = keypairs.create({"name": "laptop", "public_key": EXAMPLE_KEY})
+        step("stored the SSH key as a keypair", my_key)
+        my_test_server["pubkeys"] = [my_key["uuid"]]
+        my_test_server["meta"] = {"ssh_public_key": my_key["public_key"]}
+        my_test_server = server.update(uuid, my_test_server)
+        attached = [ref["uuid"] for ref in my_test_server["pubkeys"]]
+        step("attached the keypair to the server", f"pubkeys {attached}")
 
         server.start(uuid)
         step("server is running", server.wait_for_status(uuid, "running", timeout=timeout))
@@ -101,6 +110,9 @@ def walkthrough(emulator: Any = None, timeout: float = 300) -> None:
         step("snapshot is available", ready)
     finally:
         clean_up(server, uuid, timeout)
+        if my_key:
+            keypairs.delete(my_key["uuid"])
+            step("deleted the keypair")
 
 
 def read_context(emulator: Any, server_uuid: str) -> None:
@@ -138,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.live:
             endpoint = cloudsigma.conf.config["api_endpoint"]
             print(f"Running against {endpoint}: this creates a 1 GiB drive, a server")
-            print("(1000 MHz, 512 MiB) and a snapshot, and deletes them at the end.")
+            print("(1000 MHz, 512 MiB), a keypair and a snapshot, and deletes them at the end.")
             walkthrough()
         else:
             with local_emulator() as emulator:

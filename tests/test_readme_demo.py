@@ -26,10 +26,12 @@ def test_demo_runs_the_walkthrough_against_a_fresh_emulator(tmp_path):
     for expected in (
         "started a local emulator",
         "created a drive",
+        "attached the keypair to the server",
         "server is running",
         "the VM sees the SSH key",
         "snapshot is available",
         "deleted the server with its drives",
+        "deleted the keypair",
         "walkthrough complete",
     ):
         assert expected in out

@@ -52,6 +52,9 @@ class Api:
         self.vlans = resource.VLAN(*client_args)
         self.subscriptions = resource.Subscriptions(*client_args)
         self.profile = resource.Profile(*client_args)
+        self.keypairs = resource.Keypairs(*client_args)
+        self.pubkeys = resource.Pubkeys(*client_args)
+        self.backupschedulers = resource.BackupSchedulers(*client_args)
         if wait_policy is not None:
             for collection in self.resources():
                 collection.wait_policy = wait_policy
@@ -74,7 +77,8 @@ class ResourceTracker:
     """Remembers what a test created and deletes it afterwards, servers first.
 
     Order: stop the servers, delete them with their disks, then the drives, the snapshots,
-    the ACLs and last the tags (ACLs refer to tags). Objects already gone (404) are fine;
+    the keypairs and backup schedulers (servers and drives refer to them), the ACLs and last
+    the tags (ACLs refer to tags). Objects already gone (404) are fine;
     anything that cannot be deleted is reported, so a live account is never left with
     silent leftovers.
     """
@@ -83,7 +87,16 @@ class ResourceTracker:
         self.api = api
         self.timeout = timeout
         self.created: dict[str, list[str]] = {
-            kind: [] for kind in ("servers", "drives", "snapshots", "tags", "acls")
+            kind: []
+            for kind in (
+                "servers",
+                "drives",
+                "snapshots",
+                "keypairs",
+                "backupschedulers",
+                "tags",
+                "acls",
+            )
         }
         self.protected: set[str] = set()
         self.problems: list[str] = []
@@ -108,6 +121,10 @@ class ResourceTracker:
             self._attempt("drive", uuid, self._remove_drive)
         for uuid in self.created["snapshots"]:
             self._attempt("snapshot", uuid, self._remove_snapshot)
+        for kind in ("keypairs", "backupschedulers"):
+            collection = getattr(self.api, kind)
+            for uuid in self.created[kind]:
+                self._attempt(kind[:-1], uuid, lambda u, c=collection: c.delete(u))
         for kind, collection in (("acl", self.api.acls), ("tag", self.api.tags)):
             for uuid in self.created[f"{kind}s"]:
                 self._attempt(kind, uuid, lambda u, c=collection: c.delete(u))

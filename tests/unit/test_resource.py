@@ -67,6 +67,16 @@ RESOURCE_NAMES = {
     "Nodes": "nodes",
     "HostAvailabilityZones": "hostavailabilityzones",
     "HostAllocationPools": "hostallocationpools",
+    "Keypairs": "keypairs",
+    "Pubkeys": "pubkeys",
+    "BackupSchedulers": "backupschedulers",
+    "Tunnels": "tunnels",
+    "GroupedSubscriptions": "groupedsubscriptions",
+    "Usage": "usage",
+    "DailyBurstUsage": "dailyburstusage",
+    "VmwareServers": "vmware_servers",
+    "DrivesAvailabilityGroups": "drives/availability_groups",
+    "CloudStatus": "cloud_status",
 }
 
 
@@ -266,6 +276,77 @@ ACTION_CASES: list[tuple[str, Callable[[Any], Any], tuple[str, str, dict[str, st
         "ServersAvailabilityGroups",
         lambda r: r.get(UUID),
         ("GET", f"{P}servers/availability_groups/{UUID}/", {}, None),
+    ),
+    (
+        "DrivesAvailabilityGroups",
+        lambda r: r.get(UUID),
+        ("GET", f"{P}drives/availability_groups/{UUID}/", {}, None),
+    ),
+    ("CloudStatus", lambda r: r.get(), ("GET", P + "cloud_status/", {}, None)),
+    (
+        "Server",
+        lambda r: r.start(UUID, avoid=["a", "b"]),
+        ("POST", f"{P}servers/{UUID}/action/", {"do": "start", "avoid": "a,b"}, {}),
+    ),
+    (
+        "LibDrive",
+        lambda r: r.clone(UUID, {"name": "n"}, avoid="x"),
+        ("POST", f"{P}libdrives/{UUID}/action/", {"do": "clone", "avoid": "x"}, {"name": "n"}),
+    ),
+    (
+        "Drive",
+        lambda r: r.set_scheduler(UUID, "s"),
+        ("POST", f"{P}drives/{UUID}/action/", {"do": "set_scheduler"}, {"backup_policy_uuid": "s"}),
+    ),
+    *[
+        (
+            class_name,
+            lambda r: r.delete_many(["a", b"b"]),
+            ("DELETE", f"{P}{name}/", {}, {"objects": [{"uuid": "a"}, {"uuid": "b"}]}),
+        )
+        for class_name, name in (
+            ("Drive", "drives"),
+            ("Snapshot", "snapshots"),
+            ("RemoteSnapshot", "remotesnapshots"),
+            ("BackupSchedulers", "backupschedulers"),
+        )
+    ],
+    (
+        "Subscriptions",
+        lambda r: r.auto_renew(UUID),
+        ("POST", f"{P}subscriptions/{UUID}/action/", {"do": "auto_renew"}, {}),
+    ),
+    (
+        "Subscriptions",
+        lambda r: r.auto_renew(UUID, False),
+        ("POST", f"{P}subscriptions/{UUID}/action/", {"do": "auto_renew"}, {"auto_renew": False}),
+    ),
+    *[
+        (
+            "VirtualRouters",
+            methodcaller(verb, UUID),
+            ("POST", f"{P}virtualrouters/{UUID}/action/", {"do": verb}, {}),
+        )
+        for verb in ("enable_vpn", "disable_vpn", "get_keys", "export_key")
+    ],
+    *[
+        ("Accounts", methodcaller(verb), ("POST", P + "accounts/action/", {"do": verb}, {}))
+        for verb in ("logout", "check_login")
+    ],
+    (
+        "Keypairs",
+        lambda r: r.generate("k"),
+        ("POST", P + "keypairs/", {}, {"objects": [{"name": "k", "algorithm_type": "ed25519"}]}),
+    ),
+    (
+        "Usage",
+        lambda r: r.list(poll_time_gt="2024-04-01", poll_time_lt="2024-05-01"),
+        (
+            "GET",
+            P + "usage/",
+            {"limit": "0", "poll_time_gt": "2024-04-01", "poll_time_lt": "2024-05-01"},
+            None,
+        ),
     ),
 ]
 

@@ -131,8 +131,8 @@ class Backend:
         account = Account(email, password or secrets.token_urlsafe(12), self.seed["profile"])
         self.accounts[account.uuid] = account
         self.by_email[email.lower()] = account
-        for hook in ("subscriptions", "notification_contacts", "notification_preferences"):
-            cast(Any, self.collections[hook]).seed_account(account)
+        for collection in self.collections.values():  # in registry order
+            collection.seed_account(account)
         return account
 
     def authenticate(self, email: str, password: str) -> Account | None:

@@ -65,7 +65,7 @@ COLLECTIONS: tuple[type[Collection], ...] = (
     generic("hostavailabilityzones"),
     generic("nodes"),
     generic("vpc"),
-    generic("vmware_servers", methods=frozenset({"list", "get"})),
+    generic("vmware_servers", operations={"list": 200, "get": 200}),
     VirtualRouters,
     *PARTS,
 )

@@ -22,7 +22,7 @@ from ..faults import FaultInjector
 from ..models.errors import ApiError
 from .accounts import AccountActions
 from .auth import Auth, Unauthorized
-from .collections import CollectionHandlers, offers
+from .collections import CollectionHandlers, serves
 from .control import Control, Journal
 from .events import Websockets
 from .faults import FaultMiddleware
@@ -236,7 +236,7 @@ def options(backend: Backend, segments: list[str]) -> web.Response:
         collection = backend.collections.get(params.get("res", ""))
         if collection is None and "res" in params and params["res"] not in LITERAL_ROOTS:
             continue
-        if collection is None or offers(collection, handler):
+        if collection is None or serves(collection, handler):
             allowed.add(method)
     text = ",".join(sorted(allowed))
     return web.Response(status=200, text=text, headers={"Allow": text})

@@ -4,42 +4,48 @@ actions, schema. They treat every collection alike; what differs is data on the 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 
 from ..backend import Backend
 from ..models.errors import ApiError, validation
-from ..models.kernel import Account, Collection, Singleton
+from ..models.kernel import Account, Collection, query_arguments, query_parameters
 from ..models.listing import make_filter, order, page, select_fields
 from .parsing import BodyReader, objects_of
 from .responses import empty_response, json_response
 
 
-def offers(collection: Collection, handler: str) -> bool:
+def answer_or_empty(status: int, body: object) -> web.Response:
+    """A JSON answer, or the empty one when ``status`` is 204."""
+    return empty_response() if status == 204 else json_response(status, body)
+
+
+#: The operations that serve each route of the table: a collection serves a route when it
+#: offers one of them (OPTIONS answers from this).
+ROUTE_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "list": ("read", "list"),
+    "list_detail": ("list",),
+    "get": ("get",),
+    "create": ("create", "replace"),
+    "put_collection": ("write",),
+    "update": ("update",),
+    "delete": ("delete",),
+    "bulk_delete": ("bulk_delete",),
+    "action": ("action",),
+    "collection_action": ("action",),
+    "availability_groups": ("availability_groups",),
+    "availability_group": ("availability_groups",),
+    "runtime": ("runtime",),
+    "related": ("related",),
+    "related_detail": ("related",),
+}
+
+
+def serves(collection: Collection, handler: str) -> bool:
     """Whether ``collection`` really serves the route ``handler`` (a row of the route table
     names every collection alike; what each offers is data on the collection)."""
-    methods = collection.methods
-    singleton = isinstance(collection, Singleton)
-    checks = {
-        "list": singleton or "list" in methods,
-        "list_detail": not singleton and "list" in methods,
-        "get": not singleton and "get" in methods,
-        "create": "create" in methods,
-        "put_collection": hasattr(collection, "write")
-        and ("update" in methods or collection.name == "notification_preferences"),
-        "update": not singleton and "update" in methods,
-        "delete": not singleton and "delete" in methods,
-        "bulk_delete": collection.bulk_delete,
-        "action": bool(collection.actions),
-        "collection_action": bool(collection.actions),
-        "availability_groups": hasattr(collection, "availability_groups"),
-        "availability_group": hasattr(collection, "availability_groups"),
-        "runtime": collection.name == "servers",
-        "related": collection.name == "tags",
-        "related_detail": collection.name == "tags",
-    }
-    return checks.get(handler, True)
+    operations = ROUTE_OPERATIONS.get(handler)
+    return operations is None or any(collection.offers(op) for op in operations)
 
 
 class CollectionHandlers:
@@ -69,40 +75,47 @@ class CollectionHandlers:
             "related_detail": self.on_related_detail,
         }
 
-    def collection(self, name: str, method: str | None = None) -> Collection:
+    def collection(self, name: str, operation: str | None = None) -> Collection:
         """The collection served at ``/<name>/``.
 
-        :raises ApiError: 404 for an unknown name, 405 when it does not offer ``method``.
+        :raises ApiError: 404 for an unknown name, 405 when it does not offer ``operation``.
         """
         found = self.backend.collections.get(name)
         if found is None:
             raise ApiError(404, "notexist", f"no resource {name!r} in this API")
-        if method is not None and method not in found.methods:
-            raise ApiError(405, "validation", f"{method} is not allowed on /{name}/")
+        if operation is not None and not found.offers(operation):
+            raise ApiError(405, "validation", f"{operation} is not allowed on /{name}/")
         return found
+
+    def offered(self, name: str, method: str, *operations: str) -> tuple[Collection, str]:
+        """The collection ``name`` and the first of ``operations`` it offers.
+
+        :raises ApiError: 405 (``method`` is not allowed on ``/<name>/``) when it offers none.
+        """
+        collection = self.collection(name)
+        for operation in operations:
+            if collection.offers(operation):
+                return collection, operation
+        raise ApiError(405, "validation", f"{method} is not allowed on /{name}/")
 
     # reading ----------------------------------------------------------------
     def listing_answer(
         self, request: web.Request, account: Account, name: str, detail: bool
     ) -> web.Response:
-        collection = self.collection(name)
-        if isinstance(collection, Singleton):
+        """``GET /<name>/``: the resource itself (``read``) or a page of the listing."""
+        collection, operation = self.offered(name, "GET", "read", "list")
+        if operation == "read":
             return json_response(200, collection.read(account))
-        if "list" not in collection.methods:
-            raise ApiError(405, "validation", f"GET is not allowed on /{name}/")
         query = request.query
-        objects = collection.listing(account, dict(query))
-        predicate = make_filter(query.items(), collection.own_filters)
+        objects = collection.listing(account, query)
+        predicate = make_filter(query.items(), frozenset(query_parameters(collection.visible)))
         if predicate is not None:
             objects = [obj for obj in objects if predicate(obj)]
         objects = order(objects, query)
         chosen, meta = page(objects, query, collection.default_limit)
         chosen = select_fields(chosen, query, None if detail else collection.short_fields)
-        body = {"meta": meta, "objects": chosen}
-        extra = getattr(collection, "envelope", None)
-        if extra is not None:
-            body.update(extra(account, objects))
-        return json_response(200, body)
+        body = {"meta": meta, "objects": chosen, **collection.envelope(account, objects)}
+        return json_response(collection.status("list"), body)
 
     async def on_list(self, request: web.Request, account: Account, res: str) -> web.Response:
         return self.listing_answer(request, account, res, detail=False)
@@ -116,31 +129,26 @@ class CollectionHandlers:
         self, request: web.Request, account: Account, res: str, uuid: str
     ) -> web.Response:
         collection = self.collection(res)
-        if "get" not in collection.methods or isinstance(collection, Singleton):
+        if not collection.offers("get"):
             raise ApiError(405, "validation", f"GET is not allowed on /{res}/<uuid>/")
         obj = collection.get(account, uuid)
         if "fields" in request.query:
             obj = select_fields([obj], request.query, None)[0]
-        return json_response(200, obj)
+        return json_response(collection.status("get"), obj)
 
     async def on_schema(self, request: web.Request, account: Account, res: str) -> web.Response:
         return json_response(200, self.collection(res).schema())
 
     # writing ----------------------------------------------------------------
     async def on_create(self, request: web.Request, account: Account, res: str) -> web.Response:
-        collection = self.collection(res)
-        if isinstance(collection, Singleton):
-            if "create" not in collection.methods:
-                raise ApiError(405, "validation", f"POST is not allowed on /{res}/")
-            status, body = collection.write(account, await self.bodies.json(request, {}))
-            return json_response(status, body)
-        if "create" not in collection.methods:
-            raise ApiError(405, "validation", f"POST is not allowed on /{res}/")
+        """``POST /<res>/``: create objects, or replace the resource itself (``replace``)."""
+        collection, operation = self.offered(res, "POST", "create", "replace")
+        if operation == "replace":
+            body = collection.write(account, await self.bodies.json(request, {}))
+            return json_response(collection.status("replace"), body)
         items = objects_of(await self.bodies.json(request))
-        created = collection.create_many(account, items, dict(request.query))
-        answer = getattr(collection, "create_answer", None)
-        body = answer(created) if answer else {"objects": created}
-        response = json_response(collection.create_status, body)
+        created = collection.create_many(account, items, request.query)
+        response = json_response(collection.status("create"), collection.create_answer(created))
         if response.status == 201 and created:
             response.headers["Location"] = created_location(request, res, created[0])
         return response
@@ -148,37 +156,31 @@ class CollectionHandlers:
     async def on_put_collection(
         self, request: web.Request, account: Account, res: str
     ) -> web.Response:
-        collection = self.collection(res)
-        writer = getattr(collection, "write", None)
-        if writer is None or (
-            "update" not in collection.methods and res != "notification_preferences"
-        ):
-            raise ApiError(405, "validation", f"PUT is not allowed on /{res}/")
-        status, body = writer(account, await self.bodies.json(request))
-        return json_response(status, body)
+        """``PUT /<res>/``: change the resource itself with the whole body."""
+        collection, _ = self.offered(res, "PUT", "write")
+        body = collection.write(account, await self.bodies.json(request))
+        return json_response(collection.status("write"), body)
 
     async def on_update(
         self, request: web.Request, account: Account, res: str, uuid: str
     ) -> web.Response:
         collection = self.collection(res, "update")
         body = await self.bodies.json_object(request)
-        return json_response(collection.update_status, collection.update(account, uuid, body))
+        answer = collection.update(account, uuid, body)
+        return json_response(collection.status("update"), answer)
 
     async def on_delete(
         self, request: web.Request, account: Account, res: str, uuid: str
     ) -> web.Response:
         collection = self.collection(res, "delete")
-        body = collection.delete(account, uuid, dict(request.query))
-        if body is None:
-            return empty_response()
-        return json_response(collection.delete_status, body)
+        arguments = query_arguments(collection.delete, request.query)
+        body = collection.delete(account, uuid, **arguments)
+        return answer_or_empty(collection.status("delete"), body)
 
     async def on_bulk_delete(
         self, request: web.Request, account: Account, res: str
     ) -> web.Response:
-        collection = self.collection(res)
-        if not collection.bulk_delete:
-            raise ApiError(405, "validation", f"DELETE is not allowed on /{res}/")
+        collection, _ = self.offered(res, "DELETE", "bulk_delete")
         items = objects_of(await self.bodies.json(request))
         uuids = []
         for item in items:
@@ -187,7 +189,7 @@ class CollectionHandlers:
                 raise validation("each object to delete needs a uuid", "objects")
             uuids.append(uuid)
         collection.delete_many(account, uuids)
-        return empty_response()
+        return answer_or_empty(collection.status("bulk_delete"), None)
 
     # actions ----------------------------------------------------------------
     async def on_action(
@@ -210,32 +212,30 @@ class CollectionHandlers:
         body = await self.bodies.json(request, {})
         if not isinstance(body, dict):
             raise validation("the action body must be a JSON object")
-        if uuid is not None and res not in ("subscriptioncalculator",):
-            collection.find(account, uuid)
-        status, answer = collection.action(account, uuid, name, body, dict(request.query))
-        return json_response(status, answer)
+        answer = collection.action(account, uuid, name, body, request.query)
+        return json_response(collection.status("action"), answer)
 
     # parts of objects -------------------------------------------------------
     def placed(self, res: str) -> Collection:
-        """The collection, which must place its objects (drives and servers).
+        """The collection, which must place its objects (it offers ``availability_groups``).
 
         :raises ApiError: 404 for the others.
         """
         collection = self.collection(res)
-        if not hasattr(collection, "availability_groups"):
+        if not collection.offers("availability_groups"):
             raise ApiError(404, "notexist", f"/{res}/ has no availability groups")
         return collection
 
     async def on_availability_groups(
         self, request: web.Request, account: Account, res: str
     ) -> web.Response:
-        collection: Any = self.placed(res)
+        collection = self.placed(res)
         return json_response(200, collection.availability_groups(account))
 
     async def on_availability_group(
         self, request: web.Request, account: Account, res: str, uuid: str
     ) -> web.Response:
-        collection: Any = self.placed(res)
+        collection = self.placed(res)
         return json_response(200, collection.availability_group(account, uuid))
 
     async def on_runtime(

@@ -152,9 +152,7 @@ class Transfers:
             raise validation("send the image as the request body with a Content-Length")
         drives = self.backend.drives
         name = rest.strip("/") or f"Upload {time.strftime('%Y-%m-%d %H:%M:%S')}"
-        drive = drives.prepare(
-            account, {"name": name, "size": size, "media": "disk"}, {}, exact=True
-        )
+        drive = drives.prepare(account, {"name": name, "size": size, "media": "disk"}, exact=True)
         drive["status"] = "uploading"
         drives.commit(account, drive)
         upload = self.backend.start_upload(drive)

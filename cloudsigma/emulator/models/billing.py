@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from . import fields
 from .errors import payment, validation
-from .kernel import Account, Collection, iso, new_uuid, now
+from .kernel import Account, Collection, iso, new_uuid, now, query
 from .network import Ips, Vlans
 
 SUBSCRIBABLE = (
@@ -113,8 +114,7 @@ class Subscriptions(Collection):
     """``/subscriptions/``: purchases; ``ip``/``vlan`` ones bring their IPs and VLANs."""
 
     name = "subscriptions"
-    methods = frozenset({"list", "get", "create"})
-    own_filters = frozenset({"status"})
+    operations = {"list": 200, "get": 200, "create": 201, "action": 200}
     actions = {"extend": "extend", "auto_renew": "auto_renew"}
     audit_category = "Subscriptions"
 
@@ -131,7 +131,7 @@ class Subscriptions(Collection):
             ("vlan", "1"),
         ):
             values = self.prepare(
-                account, {"resource": resource, "amount": amount, "period": "1 year"}, {}
+                account, {"resource": resource, "amount": amount, "period": "1 year"}
             )
             self.commit(account, values)
 
@@ -171,7 +171,7 @@ class Subscriptions(Collection):
             "was_billed": False,
         }
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+    def prepare(self, account: Account, values: dict) -> dict:
         subscription = self.priced(values)
         cost = Decimal(subscription["price"])
         if cost > Decimal(account.balance["balance"]):
@@ -181,7 +181,9 @@ class Subscriptions(Collection):
             )
         return subscription
 
-    def create_many(self, account: Account, items: list, query: dict) -> list[dict]:
+    def create_many(
+        self, account: Account, items: list, params: Mapping[str, str] | None = None
+    ) -> list[dict]:
         if len(items) > 500:
             raise validation("at most 500 subscriptions per request", "objects")
         expanded: list[Any] = []
@@ -200,7 +202,7 @@ class Subscriptions(Collection):
                 f"these subscriptions cost {created_cost} but the balance is "
                 f"{account.balance['balance']}; top up the account"
             )
-        return super().create_many(account, expanded, query)
+        return super().create_many(account, expanded, params)
 
     def commit(self, account: Account, values: dict) -> dict:
         self.store(account)[values["id"]] = values
@@ -248,7 +250,7 @@ class Subscriptions(Collection):
         price = sum((Decimal(s["price"]) for s in created), Decimal(0))
         return {"objects": created, "price": str(price)}
 
-    def extend(self, account: Account, uuid: str, body: dict, query: dict):
+    def extend(self, account: Account, uuid: str, body: dict) -> dict:
         subscription = self.find(account, uuid, "EDIT")
         period = body.get("period") or same_length(subscription)
         values = {
@@ -260,10 +262,10 @@ class Subscriptions(Collection):
             values["end_time"] = body["end_time"]
         else:
             values["period"] = period
-        extension = self.prepare(account, values, {})
+        extension = self.prepare(account, values)
         self.commit(account, extension)
         self.chain_root(account, subscription)["descendants"].append(extension["id"])
-        return 200, extension
+        return extension
 
     def chain_root(self, account: Account, subscription: dict) -> dict:
         """The first subscription of the chain of extensions ``subscription`` belongs to."""
@@ -272,23 +274,24 @@ class Subscriptions(Collection):
                 return candidate
         return subscription
 
-    def auto_renew(self, account: Account, uuid: str, body: dict, query: dict):
+    def auto_renew(self, account: Account, uuid: str, body: dict) -> dict:
         subscription = self.find(account, uuid, "EDIT")
         wanted = body.get("auto_renew") if isinstance(body, dict) else None
         subscription["auto_renew"] = (
             not subscription["auto_renew"] if wanted is None else fields.boolean(body, "auto_renew")
         )
         self.backend.emit(account, self.name, subscription)
-        return 200, subscription
+        return subscription
 
-    def listing(self, account: Account, query: dict) -> list[dict]:
-        wanted = query.get("status", "all")
+    @query("status")
+    def visible(self, account: Account, *, status: str = "all") -> list[dict]:
+        """The subscriptions with ``status`` (``all``, ``notexpired`` or one status)."""
         objects = [refresh_status(s) for s in self.store(account).values()]
-        if wanted in ("all", ""):
+        if status in ("all", ""):
             return objects
-        if wanted == "notexpired":
+        if status == "notexpired":
             return [s for s in objects if s["status"] != "expired"]
-        return [s for s in objects if s["status"] == wanted]
+        return [s for s in objects if s["status"] == status]
 
 
 #: Keys of a priced (not bought) subscription, as the calculator answers.
@@ -321,10 +324,17 @@ class SubscriptionCalculator(Subscriptions):
     """``/subscriptioncalculator/``: prices a subscription without buying it."""
 
     name = "subscriptioncalculator"
-    methods = frozenset({"create"})
-    create_status = 200
+    operations = {"create": 200, "action": 200}
 
-    def create_many(self, account: Account, items: list, query: dict) -> list[dict]:
+    def seed_account(self, account: Account) -> None:
+        """The calculator buys nothing, not even for a new account."""
+
+    def action_target(self, account: Account, uuid: str) -> None:
+        """Its actions price subscriptions, which they look up themselves."""
+
+    def create_many(
+        self, account: Account, items: list, params: Mapping[str, str] | None = None
+    ) -> list[dict]:
         for index, item in enumerate(items):
             if not isinstance(item, dict):
                 raise validation(f"objects[{index}] must be an object", "objects")
@@ -348,7 +358,7 @@ class SubscriptionCalculator(Subscriptions):
         )
         return {key: priced[key] for key in PRICED_KEYS}
 
-    def extend(self, account: Account, uuid: str, body: dict, query: dict):
+    def extend(self, account: Account, uuid: str, body: dict) -> dict:
         subscription = self.backend.collections["subscriptions"].find(account, uuid)
         values = {
             "resource": subscription["resource"],
@@ -356,7 +366,7 @@ class SubscriptionCalculator(Subscriptions):
             "start_time": subscription["end_time"],
             "period": body.get("period") or same_length(subscription),
         }
-        return 200, self.quote(values)
+        return self.quote(values)
 
 
 class Groupedsubscriptions(Collection):
@@ -364,7 +374,7 @@ class Groupedsubscriptions(Collection):
     the later ones in ``descendants`` (whole subscriptions, in the order they were bought)."""
 
     name = "groupedsubscriptions"
-    methods = frozenset({"list", "get"})
+    operations = {"list": 200, "get": 200}
 
     def store(self, account: Account) -> dict[str, dict]:
         return account.objects["subscriptions"]
@@ -374,7 +384,7 @@ class Groupedsubscriptions(Collection):
         descendants = [refresh_status(store[i]) for i in subscription["descendants"] if i in store]
         return dict(refresh_status(subscription), descendants=descendants)
 
-    def listing(self, account: Account, query: dict) -> list[dict]:
+    def visible(self, account: Account) -> list[dict]:
         store = self.store(account)
         later = {i for subscription in store.values() for i in subscription["descendants"]}
         return [self.grouped(account, s) for key, s in store.items() if key not in later]
@@ -386,7 +396,7 @@ class Groupedsubscriptions(Collection):
 class Seeded(Collection):
     """A read-only list taken from the shipped seed data (pricing, discount, licenses...)."""
 
-    methods = frozenset({"list", "get"})
+    operations = {"list": 200, "get": 200}
     seed_key = ""
     key = "id"
 
@@ -426,9 +436,9 @@ class Ledger(Collection):
     """``/ledger/``: the account's debits and credits, newest first."""
 
     name = "ledger"
-    methods = frozenset({"list", "get"})
+    operations = {"list": 200, "get": 200}
 
-    def listing(self, account: Account, query: dict) -> list[dict]:
+    def visible(self, account: Account) -> list[dict]:
         return list(reversed(self.store(account).values()))
 
 
@@ -436,27 +446,26 @@ class Logs(Collection):
     """``/logs/``: the audit log, newest first."""
 
     name = "logs"
-    methods = frozenset({"list"})
+    operations = {"list": 200}
 
-    def listing(self, account: Account, query: dict) -> list[dict]:
+    def visible(self, account: Account) -> list[dict]:
         return account.logs[::-1]
 
 
 class Usage(Collection):
     """``/burstusage/``, ``/dailyburstusage/``: no burst is billed locally."""
 
-    methods = frozenset({"list"})
+    operations = {"list": 200}
 
-    def listing(self, account: Account, query: dict) -> list[dict]:
+    def visible(self, account: Account) -> list[dict]:
         return []
 
 
-def poll_bound(query: dict, key: str, default: datetime.datetime) -> datetime.datetime:
-    """A ``poll_time`` filter: an ISO date or date-time (UTC unless it says otherwise).
+def poll_bound(value: str | None, key: str, default: datetime.datetime) -> datetime.datetime:
+    """A ``poll_time`` filter ``key``: an ISO date or date-time (UTC unless it says otherwise).
 
     :raises ApiError: 400 ``validation`` for anything else.
     """
-    value = query.get(key)
     try:
         bound = default if value is None else datetime.datetime.fromisoformat(value)
     except ValueError:
@@ -472,12 +481,14 @@ class UsageSamples(Usage):
     """
 
     name = "usage"
-    own_filters = frozenset({"poll_time_gt", "poll_time_lt"})
 
-    def listing(self, account: Account, query: dict) -> list[dict]:
+    @query("poll_time_gt", "poll_time_lt")
+    def visible(
+        self, account: Account, *, poll_time_gt: str | None = None, poll_time_lt: str | None = None
+    ) -> list[dict]:
         moment = now()
-        after = poll_bound(query, "poll_time_gt", datetime.datetime.min)
-        before = poll_bound(query, "poll_time_lt", datetime.datetime.max)
+        after = poll_bound(poll_time_gt, "poll_time_gt", datetime.datetime.min)
+        before = poll_bound(poll_time_lt, "poll_time_lt", datetime.datetime.max)
         if not after < moment < before:
             return []
         return [

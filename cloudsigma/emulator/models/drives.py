@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from . import fields, placement
 from .errors import concurrency, notexist, permission, validation
-from .kernel import API, Account, Collection, SimpleCollection, iso, new_uuid, now, ref
+from .kernel import (
+    API,
+    OPERATIONS,
+    Account,
+    Collection,
+    SimpleCollection,
+    iso,
+    new_uuid,
+    now,
+    query,
+    ref,
+)
 from .placement import avoided_uuids
 
 MEDIA = ("disk", "cdrom")
@@ -69,7 +81,7 @@ class Jobs(Collection):
     """``/jobs/``: read-only records of clone operations."""
 
     name = "jobs"
-    methods = frozenset({"list", "get"})
+    operations = {"list": 200, "get": 200}
 
     def start(
         self,
@@ -108,7 +120,7 @@ class Drives(Collection):
 
     name = "drives"
     short_fields = ("owner", "resource_uri", "status", "uuid")
-    bulk_delete = True
+    operations = OPERATIONS | {"bulk_delete": 204, "availability_groups": 200}
     shareable = True
     permissions = ("LIST", "EDIT", "CLONE", "ATTACH")
     audit_category = "Drives"
@@ -206,7 +218,7 @@ class Drives(Collection):
                 point,
             )
 
-    def prepare(self, account: Account, values: dict, query: dict, *, exact: bool = False) -> dict:
+    def prepare(self, account: Account, values: dict, *, exact: bool = False) -> dict:
         name = fields.text(values, "name")
         size = fields.integer(values, "size", minimum=1)
         media = fields.choice(values, "media", MEDIA)
@@ -272,10 +284,13 @@ class Drives(Collection):
             self.backend.settle(account, "drives", drive, lambda: steady_status(drive))
         return drive
 
-    def create_many(self, account: Account, items: list, query: dict) -> list[dict]:
-        created = super().create_many(account, items, query)
+    def create_many(
+        self, account: Account, items: list, params: Mapping[str, str] | None = None
+    ) -> list[dict]:
+        """Create the drives and place them on storage pools away from ``?avoid=``."""
+        created = super().create_many(account, items, params)
         for drive in created:
-            self.place(account, drive["uuid"], query.get("avoid"))
+            self.place(account, drive["uuid"], (params or {}).get("avoid"))
         return created
 
     # placement --------------------------------------------------------------
@@ -372,7 +387,7 @@ class Drives(Collection):
             apply=grow,
         )
 
-    def resize(self, account: Account, uuid: str, body: dict, query: dict):
+    def resize(self, account: Account, uuid: str, body: dict) -> dict:
         drive = self.find(account, uuid, "EDIT")
         server = self.running_server(drive)
         if server is not None:
@@ -387,10 +402,10 @@ class Drives(Collection):
         changes["size"] = round_size(size)
         self.apply_update(account, drive, changes)
         self.backend.audit(account, self, drive, "update", body)
-        return 202, {"objects": [drive]}
+        return {"objects": [drive]}
 
     # delete ---------------------------------------------------------------
-    def check_delete(self, account: Account, drive: dict, query: dict) -> None:
+    def check_delete(self, account: Account, drive: dict) -> None:
         self.check_not_busy(drive)
         server = self.running_server(drive)
         if server is not None:
@@ -414,11 +429,12 @@ class Drives(Collection):
         super().remove(account, drive)
 
     # clone ----------------------------------------------------------------
-    def clone(self, account: Account, uuid: str, body: dict, query: dict):
+    @query("avoid")
+    def clone(self, account: Account, uuid: str, body: dict, *, avoid: str | None = None) -> dict:
         source = self.find(account, uuid, "CLONE")
         drive = self.clone_drive(account, source, body)
-        self.place(account, drive["uuid"], query.get("avoid"))
-        return 202, {"objects": [drive]}
+        self.place(account, drive["uuid"], avoid)
+        return {"objects": [drive]}
 
     def check_cloneable(self, source: dict) -> None:
         if source["storage_type"] == "local_nvme":
@@ -461,7 +477,7 @@ class Drives(Collection):
             self.check_size(values["storage_type"], size)
         if source.get("owner") is None:
             values["meta"].update(library_meta(source))
-        drive = self.prepare(account, values, {}, exact=True)
+        drive = self.prepare(account, values, exact=True)
         drive["status"] = "cloning_dst"
         drive["runtime"]["is_snapshotable"] = None
         return self.start_clone(account, source, drive, job_children)
@@ -526,7 +542,7 @@ class Drives(Collection):
         )
 
     # misc actions -----------------------------------------------------------
-    def set_scheduler(self, account: Account, uuid: str, body: dict, query: dict):
+    def set_scheduler(self, account: Account, uuid: str, body: dict) -> dict:
         drive = self.find(account, uuid, "EDIT")
         policy = fields.text(body, "backup_policy_uuid", None)
         schedulers = self.backend.collections["backupschedulers"]
@@ -534,11 +550,11 @@ class Drives(Collection):
             raise validation(f"backup scheduler {policy} does not exist", "backup_policy_uuid")
         drive["backup_scheduler"] = None if policy is None else ref("backupschedulers", policy)
         self.backend.emit(account, "drives", drive)
-        return 202, drive
+        return drive
 
-    def upload_chunk(self, account: Account, uuid: str, body: dict, query: dict):
+    def upload_chunk(self, account: Account, uuid: str, body: dict) -> dict:
         drive = self.find(account, uuid, "EDIT")
-        return 202, self.backend.upload_link(account, drive, body)
+        return self.backend.upload_link(account, drive, body)
 
 
 def library_meta(source: dict) -> dict:
@@ -558,7 +574,7 @@ class LibDrives(Collection):
     """``/libdrives/``: the seeded public catalogue (GET and clone only)."""
 
     name = "libdrives"
-    methods = frozenset({"list", "get"})
+    operations = {"list": 200, "get": 200}
     actions = {"clone": "clone"}
 
     def store(self, account: Account) -> dict[str, dict]:
@@ -570,22 +586,22 @@ class LibDrives(Collection):
             raise notexist("libdrives", uuid)
         return drive
 
-    def clone(self, account: Account, uuid: str, body: dict, query: dict):
+    def clone(self, account: Account, uuid: str, body: dict) -> dict:
         drive = self.sibling("drives", Drives).clone_drive(account, self.find(account, uuid), body)
-        return 202, {"objects": [drive]}
+        return {"objects": [drive]}
 
 
 class InitUpload(Collection):
     """``/initupload/``: a drive of the exact size in status ``uploading``."""
 
     name = "initupload"
-    methods = frozenset({"create"})
+    operations = {"create": 201}
 
     def store(self, account: Account) -> dict[str, dict]:
         return self.sibling("drives", Drives).store(account)
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
-        drive = self.sibling("drives", Drives).prepare(account, values, query, exact=True)
+    def prepare(self, account: Account, values: dict) -> dict:
+        drive = self.sibling("drives", Drives).prepare(account, values, exact=True)
         if drive["runtime"]["is_ephemeral"]:
             raise permission(
                 f"{drive['storage_type']} drives are ephemeral and cannot be uploaded; "
@@ -607,7 +623,7 @@ class DriveUsers(SimpleCollection):
     name = "driveusers"
     defaults = {"amount": 1}
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+    def prepare(self, account: Account, values: dict) -> dict:
         drive_uuid = fields.ref_uuid(values.get("drive"), "drive") if "drive" in values else None
         if drive_uuid is None:
             raise fields.required("drive")
@@ -628,7 +644,7 @@ class DriveUsers(SimpleCollection):
     def public(entry: dict) -> dict:
         return {"amount": entry["amount"], "drive": entry["drive"]}
 
-    def listing(self, account: Account, query: dict) -> list[dict]:
+    def visible(self, account: Account) -> list[dict]:
         return [self.public(entry) for entry in self.store(account).values()]
 
     def find(self, account: Account, uuid: str, need: str = "LIST") -> dict:
@@ -645,7 +661,7 @@ class DriveUsers(SimpleCollection):
         entry["amount"] = fields.integer(values, "amount", entry["amount"], minimum=1)
         return {"objects": [self.public(entry)]}
 
-    def check_delete(self, account: Account, entry: dict, query: dict) -> None:
+    def check_delete(self, account: Account, entry: dict) -> None:
         drive = self.sibling("drives", Drives).store(account).get(entry["uuid"])
         if drive is not None and drive["mounted_on"]:
             raise permission(f"drive {entry['uuid']} is mounted; detach it first")

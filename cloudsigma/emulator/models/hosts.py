@@ -10,7 +10,7 @@ class Locations(Collection):
     """``/locations/``: one location, this emulator."""
 
     name = "locations"
-    methods = frozenset({"list", "get"})
+    operations = {"list": 200, "get": 200}
 
     def store(self, account: Account | None) -> dict[str, dict]:
         base, direct = self.backend.base_url, self.backend.direct_url
@@ -33,13 +33,12 @@ class BServers(Collection):
     """``/bservers/``: backfilling servers need a feature this emulator does not offer."""
 
     name = "bservers"
-    methods = frozenset({"list", "get", "create", "update", "delete"})
 
-    def listing(self, account: Account, query: dict) -> list[dict]:
+    def visible(self, account: Account) -> list[dict]:
         raise permission("backfilling servers are not enabled for this account")
 
     def find(self, account: Account, uuid: str, need: str = "LIST") -> dict:
         raise permission("backfilling servers are not enabled for this account")
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+    def prepare(self, account: Account, values: dict) -> dict:
         raise permission("backfilling servers are not enabled for this account")

@@ -10,7 +10,7 @@ import copy
 import datetime
 import uuid as uuid_module
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from . import fields
@@ -21,6 +21,52 @@ from .uploads import UploadProgress
 
 API = "/api/2.0/"
 C = TypeVar("C", bound="Collection")
+F = TypeVar("F", bound=Callable[..., Any])
+#: The status of a successful action, unless the collection's table says otherwise.
+ACTION_STATUS = 202
+#: The operations of the standard collection and the HTTP status of their success.
+#: ``list``, ``create`` and ``bulk_delete`` are GET, POST and DELETE on ``/<name>/``; ``get``,
+#: ``update`` and ``delete`` the same on ``/<name>/<uuid>/``. A collection that is one object
+#: offers ``read`` (GET ``/<name>/``), ``write`` (PUT) and ``replace`` (POST) instead.
+#: ``action`` is the status of every ``?do=`` action (default :data:`ACTION_STATUS`);
+#: ``availability_groups``, ``runtime`` and ``related`` the sub-resources of those routes.
+OPERATIONS: dict[str, int] = {
+    "list": 200,
+    "get": 200,
+    "create": 201,
+    "update": 200,
+    "delete": 204,
+}
+#: The HTTP verb of each operation, for the schema of a collection without a recorded one.
+VERBS = {"list": "get", "get": "get", "read": "get", "create": "post", "replace": "post",
+         "update": "put", "write": "put", "delete": "delete", "bulk_delete": "delete"}  # fmt: skip
+
+
+def query(*names: str) -> Callable[[F], F]:
+    """Declare the query parameters a model method reads; it gets them as keyword arguments.
+
+    ``@query("recurse") def delete(self, account, uuid, *, recurse=None)`` is called with
+    ``recurse=`` when the request has ``?recurse=``. Other parameters never reach it.
+    """
+
+    def declare(function: F) -> F:
+        function.query_parameters = names  # type: ignore[attr-defined]
+        return function
+
+    return declare
+
+
+def query_parameters(function: Callable[..., Any]) -> tuple[str, ...]:
+    """The query parameters ``function`` declared with :func:`query` (none by default)."""
+    return getattr(function, "query_parameters", ())
+
+
+def query_arguments(function: Callable[..., Any], params: Mapping[str, str] | None) -> dict:
+    """The keyword arguments for ``function`` from the request's query parameters."""
+    if not params:
+        return {}
+    return {name: params[name] for name in query_parameters(function) if name in params}
+
 
 #: Profile keys of the seeded example person, blanked for every new account.
 PERSONAL_PROFILE_KEYS = (
@@ -91,25 +137,22 @@ class Account:
 class Collection:
     """Behaviour shared by the collections: lookup, listing, bulk create, update, delete.
 
-    A subclass names its resource, its short list fields and what a create, an update and an
-    action do. Objects are stored in the shape the API returns, so a GET serialises them as
-    they are.
+    A subclass names its resource, the operations it offers with their HTTP statuses, its
+    short list fields and what a create, an update and an action do. Objects are stored in
+    the shape the API returns, so a GET serialises them as they are. Methods take the request
+    body and named arguments, return data and raise :class:`~.errors.ApiError`.
     """
 
     name = ""
+    #: The operations offered and the HTTP status of their success (see :data:`OPERATIONS`).
+    operations: Mapping[str, int] = OPERATIONS
     short_fields: tuple[str, ...] | None = None
-    methods = frozenset({"list", "get", "create", "update", "delete"})
-    create_status = 201
-    update_status = 200
-    delete_status = 204
-    bulk_delete = False
-    actions: dict[str, str] = {}
+    #: ``?do=`` name -> method name; a method takes ``(account, uuid, body)``.
+    actions: Mapping[str, str] = {}
     permissions: tuple[str, ...] = ("LIST", "EDIT")
     audit_category = ""
     default_limit = 20
     shareable = False
-    #: Query parameters that :meth:`listing` interprets itself (not generic filters).
-    own_filters: frozenset[str] = frozenset()
 
     def __init__(self, backend: Aggregate) -> None:
         self.backend = backend
@@ -120,6 +163,22 @@ class Collection:
         if not isinstance(found, kind):
             raise TypeError(f"/{name}/ is served by {type(found).__name__}, not {kind.__name__}")
         return found
+
+    def offers(self, operation: str) -> bool:
+        """Whether this collection offers ``operation`` (a key of :data:`OPERATIONS`, or
+        ``action`` when it has actions)."""
+        if operation == "action":
+            return bool(self.actions)
+        return operation in self.operations
+
+    def status(self, operation: str) -> int:
+        """The HTTP status of a successful ``operation`` (``action`` for every action)."""
+        if operation == "action":
+            return self.operations.get("action", ACTION_STATUS)
+        return self.operations[operation]
+
+    def seed_account(self, account: Account) -> None:
+        """Give a new account the objects it starts with (none by default)."""
 
     # lookup -------------------------------------------------------------
     def store(self, account: Account) -> dict[str, dict]:
@@ -178,8 +237,19 @@ class Collection:
         # The owner's tags are not the grantee's: a grantee sees none.
         return dict(obj, permissions=sorted(granted), grantees=[], tags=[])
 
-    def listing(self, account: Account, query: dict) -> list[dict]:
-        """Every object of this collection that ``account`` may list."""
+    def listing(self, account: Account, params: Mapping[str, str] | None = None) -> list[dict]:
+        """``GET /<name>/`` before filters and paging: what :meth:`visible` returns.
+
+        :param params: the query parameters; :meth:`visible` gets those it declares.
+        """
+        return self.visible(account, **query_arguments(self.visible, params))
+
+    def visible(self, account: Account) -> list[dict]:
+        """Every object of this collection that ``account`` may list.
+
+        A subclass that reads query parameters declares them with :func:`query`; they are
+        then not generic filters of the listing.
+        """
         own = list(self.store(account).values())
         if not self.shareable or not self.backend.has_acls:
             return own
@@ -193,20 +263,52 @@ class Collection:
         return [self.view(account, obj) for obj in own] + shared
 
     # writes -------------------------------------------------------------
-    def create_many(self, account: Account, items: list, query: dict) -> list[dict]:
-        """Validate every item first, then create them all (never half a bulk request)."""
+    def create_many(
+        self, account: Account, items: list, params: Mapping[str, str] | None = None
+    ) -> list[dict]:
+        """Validate every item first, then create them all (never half a bulk request).
+
+        :param params: the query parameters; :meth:`prepare` gets those it declares.
+        """
         for index, item in enumerate(items):
             if not isinstance(item, dict):
                 raise validation(f"objects[{index}] must be an object", "objects")
-        prepared = [self.prepare(account, item, query) for item in items]
+        arguments = query_arguments(self.prepare, params)
+        prepared = [self.prepare(account, item, **arguments) for item in items]
         created = [self.commit(account, values) for values in prepared]
         for obj in created:
             self.backend.audit(account, self, obj, "create", "")
         return [self.view(account, obj) for obj in created]
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+    def prepare(self, account: Account, values: dict) -> dict:
         """Check a create body and return the values to store (no state changes)."""
         raise NotImplementedError
+
+    def create_answer(self, created: list[dict]) -> dict:
+        """The body of the answer to a create."""
+        return {"objects": created}
+
+    def availability_groups(self, account: Account) -> list[list[str]]:
+        """The uuids of the account's objects grouped by where they are placed (collections
+        that offer ``availability_groups``)."""
+        raise NotImplementedError
+
+    def availability_group(self, account: Account, uuid: str) -> list[str]:
+        """The uuids placed together with object ``uuid`` (``availability_groups``)."""
+        raise NotImplementedError
+
+    def read(self, account: Account) -> Any:
+        """The whole resource at ``/<name>/`` (collections that offer ``read``)."""
+        raise NotImplementedError
+
+    def write(self, account: Account, values: Any) -> Any:
+        """Change the resource at ``/<name>/`` with a whole body (``write``/``replace``);
+        returns the body of the answer."""
+        raise NotImplementedError
+
+    def envelope(self, account: Account, objects: list[dict]) -> dict:
+        """Keys a listing answer carries beside ``meta`` and ``objects`` (none by default)."""
+        return {}
 
     def commit(self, account: Account, values: dict) -> dict:
         """Store a prepared object and announce it."""
@@ -238,21 +340,21 @@ class Collection:
             self.backend.retag(account, self.name, obj, changes.pop("tags"))
         obj.update(changes)
 
-    def delete(self, account: Account, uuid: str, query: dict) -> Any:
-        """DELETE one object; returns the body of the answer (``None`` for 204)."""
+    def delete(self, account: Account, uuid: str) -> Any:
+        """DELETE one object; returns the body of the answer (``None`` for none)."""
         obj = self.find(account, uuid, "EDIT")
-        self.check_delete(account, obj, query)
+        self.check_delete(account, obj)
         self.remove(account, obj)
         return None
 
-    def check_delete(self, account: Account, obj: dict, query: dict) -> None:
+    def check_delete(self, account: Account, obj: dict) -> None:
         """Refuse a delete that the state forbids (nothing by default)."""
 
     def delete_many(self, account: Account, uuids: list[str]) -> None:
         """Bulk DELETE: check every object, then delete them all."""
         objs = [self.find(account, uuid, "EDIT") for uuid in uuids]
         for obj in objs:
-            self.check_delete(account, obj, {})
+            self.check_delete(account, obj)
         for obj in objs:
             if obj["uuid"] in self.store(account):
                 self.remove(account, obj)
@@ -266,18 +368,40 @@ class Collection:
         self.backend.audit(account, self, obj, "delete", "")
         self.backend.emit(account, self.name, obj, deleted=True)
 
-    def action(self, account: Account, uuid: str | None, name: str, body: dict, query: dict):
-        """Run ``?do=name``; returns ``(status, body)``."""
+    def action(
+        self,
+        account: Account,
+        uuid: str | None,
+        name: str,
+        body: dict,
+        params: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Run ``?do=name`` on object ``uuid`` (``None``: on the collection); returns the body.
+
+        :param params: the query parameters; the action's method gets those it declares.
+        :raises ApiError: 404 for an unknown object, 400 for an unknown action, and whatever
+            the action refuses (audited when the object exists).
+        """
+        if uuid is not None:
+            self.action_target(account, uuid)
         method = self.actions.get(name)
         if method is None:
             raise validation(f"{self.name} have no action {name!r}", "do")
+        run = getattr(self, method)
         try:
-            return getattr(self, method)(account, uuid, body, query)
+            return run(account, uuid, body, **query_arguments(run, params))
         except ApiError as error:
             target = self.store(account).get(uuid or "")
             if target is not None:  # refused actions on existing objects are audited too
                 self.backend.audit(account, self, target, name, body, error)
             raise
+
+    def action_target(self, account: Account, uuid: str) -> None:
+        """Check that the object an action names exists before the action is looked up.
+
+        :raises ApiError: 404 when it does not.
+        """
+        self.find(account, uuid)
 
     def schema(self) -> dict:
         """The Tastypie-style schema of the collection."""
@@ -285,9 +409,7 @@ class Collection:
         if self.name in schemas:
             entry = schemas[self.name]
             return entry.get("schema", entry)
-        verbs = {"list": "get", "get": "get", "create": "post", "update": "put",
-                 "delete": "delete"}  # fmt: skip
-        methods = sorted({verbs[m] for m in self.methods})
+        methods = sorted({VERBS[op] for op in self.operations if op in VERBS})
         return {
             "allowed_detail_http_methods": methods,
             "allowed_list_http_methods": methods,
@@ -332,7 +454,7 @@ class SimpleCollection(Collection):
     has_owner = True
     has_acl_fields = False
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+    def prepare(self, account: Account, values: dict) -> dict:
         for key in self.required:
             if values.get(key) is None:
                 raise fields.required(key)
@@ -389,15 +511,10 @@ class SimpleCollection(Collection):
 
 
 class Singleton(Collection):
-    """A resource without uuid: ``GET``/``PUT`` on ``/<name>/``."""
+    """A resource without uuid, one object at ``/<name>/``: it offers ``read`` and, if it
+    can be changed, ``write`` (PUT) and ``replace`` (POST), both served by :meth:`write`."""
 
-    methods = frozenset({"get"})
-
-    def read(self, account: Account) -> Any:
-        raise NotImplementedError
-
-    def write(self, account: Account, values: Any) -> tuple[int, Any]:
-        raise ApiError(405, "validation", f"/{self.name}/ cannot be changed")
+    operations: Mapping[str, int] = {"read": 200}
 
 
 class Generic(SimpleCollection):
@@ -406,8 +523,8 @@ class Generic(SimpleCollection):
     defaults = {"name": "", "meta": {}, "tags": []}
     has_acl_fields = False
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
-        obj = super().prepare(account, values, query)
+    def prepare(self, account: Account, values: dict) -> dict:
+        obj = super().prepare(account, values)
         for key, value in values.items():
             if key not in obj and key not in ("uuid", "resource_uri", "owner"):
                 obj[key] = copy.deepcopy(value)

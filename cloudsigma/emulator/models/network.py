@@ -8,7 +8,7 @@ from typing import Any
 
 from . import fields
 from .errors import notexist, validation
-from .kernel import Account, Collection, SimpleCollection, ref
+from .kernel import OPERATIONS, Account, Collection, SimpleCollection, ref
 
 TAGGABLE = (
     "servers",
@@ -28,11 +28,12 @@ class Tags(SimpleCollection):
     """``/tags/``: named groups of resources, kept in step with the resources' ``tags``."""
 
     name = "tags"
+    operations = OPERATIONS | {"related": 200}
     defaults = {"name": "", "meta": {}}
     required = ("name",)
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
-        tag = super().prepare(account, values, query)
+    def prepare(self, account: Account, values: dict) -> dict:
+        tag = super().prepare(account, values)
         tag["resources"] = self.resolve(account, values.get("resources", []))
         return tag
 
@@ -109,8 +110,8 @@ class Acls(SimpleCollection):
     name = "acls"
     defaults = {"name": "", "meta": {}}
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
-        acl = super().prepare(account, values, query)
+    def prepare(self, account: Account, values: dict) -> dict:
+        acl = super().prepare(account, values)
         acl.update(grantees=[], rules=[], tags=[])
         acl.update(self.check_grants(account, values))
         return acl
@@ -205,9 +206,9 @@ class Keypairs(SimpleCollection):
     has_acl_fields = True
     has_owner = False
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+    def prepare(self, account: Account, values: dict) -> dict:
         algorithm = fields.choice(values, "algorithm_type", ("rsa", "ed25519"), None)
-        keypair = super().prepare(account, values, query)
+        keypair = super().prepare(account, values)
         if not keypair["public_key"]:
             keypair["private_key"], keypair["public_key"] = generate_keypair(algorithm or "rsa")
         keypair["fingerprint"] = fingerprint(keypair["public_key"])
@@ -224,7 +225,7 @@ class Pubkeys(Collection):
     """``/pubkeys/``: read-only view of keypairs with ``has_private_key``."""
 
     name = "pubkeys"
-    methods = frozenset({"list", "get"})
+    operations = {"list": 200, "get": 200}
 
     def store(self, account: Account) -> dict[str, dict]:
         return account.objects["keypairs"]
@@ -239,7 +240,7 @@ class Pubkeys(Collection):
     def get(self, account: Account, uuid: str) -> dict:
         return self.public(self.find(account, uuid))
 
-    def listing(self, account: Account, query: dict) -> list[dict]:
+    def visible(self, account: Account) -> list[dict]:
         return [self.public(k) for k in self.store(account).values()]
 
 
@@ -273,8 +274,8 @@ class FirewallPolicies(SimpleCollection):
     defaults = {"name": None, "meta": {}, "tags": []}
     short_fields = ("meta", "name", "owner", "resource_uri", "uuid")
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
-        policy = super().prepare(account, values, query)
+    def prepare(self, account: Account, values: dict) -> dict:
+        policy = super().prepare(account, values)
         policy["rules"] = self.check_rules(values.get("rules", []))
         policy["servers"] = []
         return policy
@@ -327,7 +328,7 @@ class Ips(Collection):
     """``/ips/``: addresses that come with ``ip`` subscriptions; PUT changes only ``meta``/tags."""
 
     name = "ips"
-    methods = frozenset({"list", "get", "update"})
+    operations = {"list": 200, "get": 200, "update": 200}
     short_fields: tuple[str, ...] | None = ("owner", "resource_uri", "server", "uuid")
     shareable = True
     permissions = ("LIST", "EDIT", "ATTACH")

@@ -18,7 +18,7 @@ class NotificationContacts(SimpleCollection):
     has_owner = False
 
     def seed_account(self, account: Account) -> None:
-        contact = self.prepare(account, {"name": account.email, "email": account.email}, {})
+        contact = self.prepare(account, {"name": account.email, "email": account.email})
         contact["main"] = True
         self.commit(account, contact)
 
@@ -46,7 +46,7 @@ class NotificationContacts(SimpleCollection):
         # The recorded PUT answer also carries the primary key.
         return dict(super().update(account, uuid, values), pk=uuid)
 
-    def check_delete(self, account: Account, contact: dict, query: dict) -> None:
+    def check_delete(self, account: Account, contact: dict) -> None:
         if contact.get("main"):
             raise permission("the main notification contact cannot be deleted")
 
@@ -55,7 +55,7 @@ class NotificationPreferences(Collection):
     """``/notification_preferences/``: one flag per contact, medium and type."""
 
     name = "notification_preferences"
-    methods = frozenset({"list"})
+    operations = {"list": 200, "write": 202}
 
     def seed_account(self, account: Account) -> None:
         contact = next(iter(account.objects["notification_contacts"].values()))
@@ -68,7 +68,8 @@ class NotificationPreferences(Collection):
                 "value": value,
             }
 
-    def write(self, account: Account, values: Any) -> tuple[int, dict]:
+    def write(self, account: Account, values: Any) -> dict:
+        """PUT one preference or a list: each names its contact, medium and type."""
         items = values if isinstance(values, list) else [values]
         checked = []
         for item in items:
@@ -86,4 +87,4 @@ class NotificationPreferences(Collection):
             checked.append((key, fields.boolean(item, "value")))
         for key, value in checked:
             self.store(account)[key]["value"] = value
-        return 202, {"objects": [self.store(account)[key] for key, _ in checked]}
+        return {"objects": [self.store(account)[key] for key, _ in checked]}

@@ -5,14 +5,14 @@ from __future__ import annotations
 import random
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from . import fields, placement
 from .drives import Drives, Jobs, clone_name, steady_status
 from .errors import payment, permission, validation
-from .kernel import Account, Collection, iso, new_uuid, ref
+from .kernel import OPERATIONS, Account, Collection, iso, new_uuid, query, ref
 from .network import Ips, Vlans
 from .placement import avoided_uuids
 
@@ -52,6 +52,7 @@ class Servers(Collection):
     """``/servers/``: create, PUT rules, power actions, clone, recursive delete."""
 
     name = "servers"
+    operations = OPERATIONS | {"availability_groups": 200, "runtime": 200}
     short_fields = ("name", "owner", "resource_uri", "runtime", "status", "uuid")
     shareable = True
     permissions = ("LIST", "EDIT", "CLONE", "START", "STOP", "OPEN_VNC")
@@ -212,7 +213,7 @@ class Servers(Collection):
         ]
 
     # create -------------------------------------------------------------------
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+    def prepare(self, account: Account, values: dict) -> dict:
         uuid = new_uuid()
         server = {
             "name": fields.text(values, "name"),
@@ -247,7 +248,9 @@ class Servers(Collection):
             self.check_hardware(server)
         return server
 
-    def create_many(self, account: Account, items: list, query: dict) -> list[dict]:
+    def create_many(
+        self, account: Account, items: list, params: Mapping[str, str] | None = None
+    ) -> list[dict]:
         claimed: set[str] = set()
         for item in items:
             nics = item.get("nics") if isinstance(item, dict) else None
@@ -258,7 +261,7 @@ class Servers(Collection):
                     if address in claimed:
                         raise validation(f"IP {address} is given to two NICs", "ip")
                     claimed.add(address)
-        return super().create_many(account, items, query)
+        return super().create_many(account, items, params)
 
     @staticmethod
     def check_extras(values: dict, server: dict) -> None:
@@ -350,8 +353,7 @@ class Servers(Collection):
             self.link(account, server, old_drives, old_nics)
 
     # delete -------------------------------------------------------------------
-    def check_delete(self, account: Account, server: dict, query: dict) -> None:
-        recurse = query.get("recurse")
+    def check_delete(self, account: Account, server: dict, recurse: str | None = None) -> None:
         if recurse is not None and recurse not in RECURSE:
             raise validation(f"recurse must be one of {', '.join(RECURSE)}", "recurse")
         if server["status"] != "stopped":
@@ -359,10 +361,12 @@ class Servers(Collection):
                 f"server {server['uuid']} is {server['status']}; stop it before deleting it"
             )
 
-    def delete(self, account: Account, uuid: str, query: dict) -> Any:
+    @query("recurse")
+    def delete(self, account: Account, uuid: str, *, recurse: str | None = None) -> Any:
+        """Delete a stopped server and, with ``recurse``, its drives of those media that no
+        other running server uses (``all_drives``, ``disks`` or ``cdroms``)."""
         server = self.find(account, uuid, "EDIT")
-        self.check_delete(account, server, query)
-        recurse = query.get("recurse")
+        self.check_delete(account, server, recurse)
         media = {"all_drives": ("disk", "cdrom"), "disks": ("disk",), "cdroms": ("cdrom",)}
         doomed = []
         drives = self.sibling("drives", Drives)
@@ -385,10 +389,12 @@ class Servers(Collection):
 
     # power ------------------------------------------------------------------
     @staticmethod
-    def answer(action: str, server: dict, **extra: str) -> tuple[int, dict]:
-        return 202, dict({"action": action, "result": "success", "uuid": server["uuid"]}, **extra)
+    def answer(action: str, server: dict, **extra: str) -> dict:
+        return dict({"action": action, "result": "success", "uuid": server["uuid"]}, **extra)
 
-    def start(self, account: Account, uuid: str, body: dict, query: dict):
+    @query("avoid")
+    def start(self, account: Account, uuid: str, body: dict, *, avoid: str | None = None) -> dict:
+        """Start a stopped server on a host away from the running servers ``avoid`` names."""
         server = self.find(account, uuid, "START")
         if server["status"] != "stopped":
             raise permission(
@@ -398,7 +404,7 @@ class Servers(Collection):
         methods = self.backend.capabilities["servers"]["start_methods"]
         fields.choice(body, "allocation_method", methods, None)
         self.check_startable(account, server)
-        avoided = self.running_uuids(account, avoided_uuids(query.get("avoid")))
+        avoided = self.running_uuids(account, avoided_uuids(avoid))
         placement.place(account.placement, server["uuid"], self.hosts_of(account, avoided))
         self.backend.set_status(account, "servers", server, "starting")
         self.backend.audit(account, self, server, "start_send", "")
@@ -471,7 +477,7 @@ class Servers(Collection):
             if drive is not None and drive["runtime"].get("is_ephemeral"):
                 self.backend.drop_image(drive["uuid"])
 
-    def stop(self, account: Account, uuid: str, body: dict, query: dict):
+    def stop(self, account: Account, uuid: str, body: dict) -> dict:
         server = self.find(account, uuid, "STOP")
         if server["status"] not in ("running", "starting", "stopping", "unavailable"):
             raise permission(
@@ -499,7 +505,7 @@ class Servers(Collection):
             )
         return server
 
-    def shutdown(self, account: Account, uuid: str, body: dict, query: dict):
+    def shutdown(self, account: Account, uuid: str, body: dict) -> dict:
         server = self.running_server(account, uuid, "shutdown")
         self.backend.set_status(account, "servers", server, "stopping")
         self.backend.audit(account, self, server, "shutdown_ACPI_send", "")
@@ -533,7 +539,7 @@ class Servers(Collection):
         ``account.guests_answer_acpi``; ``backend.guests_answer_acpi`` is the default)."""
         return account.guests_answer_acpi.get(server["uuid"], self.backend.guests_answer_acpi)
 
-    def restart(self, account: Account, uuid: str, body: dict, query: dict):
+    def restart(self, account: Account, uuid: str, body: dict) -> dict:
         server = self.running_server(account, uuid, "restart")
         self.backend.set_status(account, "servers", server, "stopping")
 
@@ -556,25 +562,25 @@ class Servers(Collection):
                 f"server {server['uuid']} is {server['status']}; {action} needs a running server"
             )
 
-    def open_vnc(self, account: Account, uuid: str, body: dict, query: dict):
+    def open_vnc(self, account: Account, uuid: str, body: dict) -> dict:
         server = self.find(account, uuid, "OPEN_VNC")
         self.require_running(server, "open_vnc")
         url = f"vnc://{self.backend.host}:{random.randrange(40000, 60000)}"
         self.backend.audit(account, self, server, "open_vnc", "")
         return self.answer("open_vnc", server, vnc_url=url)
 
-    def close_vnc(self, account: Account, uuid: str, body: dict, query: dict):
+    def close_vnc(self, account: Account, uuid: str, body: dict) -> dict:
         server = self.find(account, uuid, "OPEN_VNC")
         self.backend.audit(account, self, server, "close_vnc", "")
         return self.answer("close_vnc", server)
 
-    def open_console(self, account: Account, uuid: str, body: dict, query: dict):
+    def open_console(self, account: Account, uuid: str, body: dict) -> dict:
         server = self.find(account, uuid, "OPEN_VNC")
         self.require_running(server, "open_console")
         url = f"csconsole://{self.backend.host}:{random.randrange(40000, 60000)}"
         return self.answer("open_console", server, console_url=url)
 
-    def close_console(self, account: Account, uuid: str, body: dict, query: dict):
+    def close_console(self, account: Account, uuid: str, body: dict) -> dict:
         return self.answer("close_console", self.find(account, uuid, "OPEN_VNC"))
 
     # placement --------------------------------------------------------------
@@ -601,7 +607,8 @@ class Servers(Collection):
         return placement.group_of(account.placement, server["uuid"], running)
 
     # clone ------------------------------------------------------------------
-    def clone(self, account: Account, uuid: str, body: dict, query: dict):
+    @query("avoid")
+    def clone(self, account: Account, uuid: str, body: dict, *, avoid: str | None = None) -> dict:
         source = self.find(account, uuid, "CLONE")
         name = fields.text(body, "name", None)
         fresh_password = fields.boolean(body, "random_vnc_password", False)
@@ -617,7 +624,7 @@ class Servers(Collection):
             drive = drives.find(account, attachment["drive"]["uuid"])
             if drive["media"] == "disk":
                 drive = drives.clone_drive(account, drive, {}, children)
-                drives.place(account, drive["uuid"], query.get("avoid"))
+                drives.place(account, drive["uuid"], avoid)
             attachments.append(dict(attachment, drive=ref("drives", drive["uuid"]), runtime=None))
         server = dict(
             source,
@@ -642,7 +649,7 @@ class Servers(Collection):
         self.commit(account, server)
         self.backend.audit(account, self, source, "clone_src", body)
         self.backend.audit(account, self, server, "clone_dst", body)
-        return 202, server
+        return server
 
     @staticmethod
     def cloned_nic(nic: dict) -> dict:

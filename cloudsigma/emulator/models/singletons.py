@@ -25,12 +25,13 @@ PROFILE_READONLY = (
 
 class Profile(Singleton):
     name = "profile"
-    methods = frozenset({"get", "update"})
+    operations = {"read": 200, "write": 200}
 
     def read(self, account: Account) -> dict:
         return account.profile
 
-    def write(self, account: Account, values: Any) -> tuple[int, dict]:
+    def write(self, account: Account, values: Any) -> dict:
+        """Change the writable keys sent; read-only and unknown keys are ignored."""
         if not isinstance(values, dict):
             raise validation("the profile must be an object")
         changes = {}
@@ -53,7 +54,7 @@ class Profile(Singleton):
         self.backend.emit(
             account, "profile", dict(account.profile, resource_uri="/api/2.0/profile/")
         )
-        return 200, account.profile
+        return account.profile
 
 
 class Balance(Singleton):
@@ -81,13 +82,13 @@ class GlobalContext(Singleton):
     """``/global_context/``: a POSTed dict replaces the old one."""
 
     name = "global_context"
-    methods = frozenset({"get", "update", "create"})
+    operations = {"read": 200, "write": 200, "replace": 200}
 
     def read(self, account: Account) -> dict:
         return account.global_context
 
-    def write(self, account: Account, values: Any) -> tuple[int, dict]:
+    def write(self, account: Account, values: Any) -> dict:
         if not isinstance(values, dict):
             raise validation("the global context must be an object")
         account.global_context = copy.deepcopy(values)
-        return 200, account.global_context
+        return account.global_context

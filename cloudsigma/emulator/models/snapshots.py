@@ -12,7 +12,7 @@ from typing import Any
 from . import fields
 from .drives import MEDIA, Drives
 from .errors import permission, validation
-from .kernel import Account, Collection, Generic, new_uuid, now, ref
+from .kernel import OPERATIONS, Account, Collection, Generic, new_uuid, now, query, ref
 
 BACKUP_TYPES = ("snapshot", "backup", "dr", "migration")
 
@@ -21,13 +21,13 @@ class Snapshots(Collection):
     """``/snapshots/``: ``creating`` -> ``available``; cloned into drives; gone with their drive."""
 
     name = "snapshots"
-    bulk_delete = True
+    operations = OPERATIONS | {"bulk_delete": 204}
     shareable = True
     permissions = ("LIST", "EDIT", "CLONE")
     audit_category = "Snapshots"
     actions = {"clone": "clone"}
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+    def prepare(self, account: Account, values: dict) -> dict:
         if values.get("drive") is None:
             raise fields.required("drive")
         drives = self.sibling("drives", Drives)
@@ -90,7 +90,8 @@ class Snapshots(Collection):
         self.backend.origins.pop(snapshot["uuid"], None)
         super().remove(account, snapshot)
 
-    def clone(self, account: Account, uuid: str, body: dict, query: dict):
+    @query("avoid")
+    def clone(self, account: Account, uuid: str, body: dict, *, avoid: str | None = None) -> dict:
         snapshot = self.find(account, uuid, "CLONE")
         if snapshot["status"] != "available":
             raise permission(
@@ -100,8 +101,8 @@ class Snapshots(Collection):
         drives = self.sibling("drives", Drives)
         source = drives.store(account).get(snapshot["drive"]["uuid"])
         drive = self.clone_to_drive(account, snapshot, source, body)
-        drives.place(account, drive["uuid"], query.get("avoid"))
-        return 202, drive
+        drives.place(account, drive["uuid"], avoid)
+        return drive
 
     def remember_origin(self, snapshot: dict, drive: dict) -> None:
         """Keep the drive's bytes, meta and tags as they were, for clones of the snapshot."""
@@ -131,7 +132,7 @@ class Snapshots(Collection):
             "meta": origin.get("meta", {}),
             "tags": [t for t in origin.get("tags", ()) if t in account.objects["tags"]],
         }
-        drive = drives.prepare(account, values, {}, exact=True)
+        drive = drives.prepare(account, values, exact=True)
         drive["status"] = "cloning_dst"
         drive["runtime"]["is_snapshotable"] = None
         return drives.start_clone(account, snapshot, drive, None)
@@ -145,7 +146,7 @@ class RemoteSnapshots(Snapshots):
     #: At most one remote snapshot per drive in this window (remote_snapshots.rst).
     min_interval = datetime.timedelta(minutes=30)
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+    def prepare(self, account: Account, values: dict) -> dict:
         if values.get("drive") is None:
             raise fields.required("drive")
         drives = self.sibling("drives", Drives)
@@ -162,7 +163,7 @@ class RemoteSnapshots(Snapshots):
                 raise permission(
                     f"drive {drive['uuid']} had a remote snapshot less than 30 minutes ago"
                 )
-        snapshot = super().prepare(account, values, query)
+        snapshot = super().prepare(account, values)
         snapshot.update(
             resource_uri=self.uri(snapshot["uuid"]),
             location=fields.text(values, "location", "ZRH"),
@@ -197,7 +198,7 @@ class RemoteSnapshots(Snapshots):
         self.require_available(snapshot)
         return super().check_update(account, snapshot, values)
 
-    def check_delete(self, account: Account, snapshot: dict, query: dict) -> None:
+    def check_delete(self, account: Account, snapshot: dict) -> None:
         self.require_available(snapshot)
 
     def remove(self, account: Account, snapshot: dict) -> None:
@@ -210,10 +211,12 @@ class RemoteSnapshots(Snapshots):
         self.backend.origins.pop(snapshot["uuid"], None)
         Collection.remove(self, account, snapshot)
 
-    def clone(self, account: Account, uuid: str, body: dict, query: dict):
+    def clone(self, account: Account, uuid: str, body: dict, *, avoid: str | None = None) -> dict:
+        """A drive from the remote snapshot; it declares no query parameter, so ``avoid`` never
+        arrives and the copy goes to the first storage pool."""
         snapshot = self.find(account, uuid, "CLONE")
         self.require_available(snapshot)
-        return 202, self.clone_to_drive(account, snapshot, None, body)
+        return self.clone_to_drive(account, snapshot, None, body)
 
 
 class BackupSchedulers(Generic):
@@ -253,11 +256,11 @@ class BackupSchedulers(Generic):
         "uuid",
     )
 
-    bulk_delete = True
+    operations = OPERATIONS | {"bulk_delete": 204}
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+    def prepare(self, account: Account, values: dict) -> dict:
         fields.choice(values, "type", BACKUP_TYPES)
-        return super().prepare(account, values, query)
+        return super().prepare(account, values)
 
     def check_value(self, account: Account, key: str, value: Any) -> Any:
         checked = super().check_value(account, key, value)

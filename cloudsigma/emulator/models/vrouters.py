@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime
 import secrets
+from collections.abc import Mapping
 from typing import Any, cast
 
 from . import fields
 from .drives import Jobs
 from .errors import validation
-from .kernel import Account, SimpleCollection, new_uuid, ref
+from .kernel import Account, SimpleCollection, new_uuid, query, ref
 from .network import Vlans
 
 #: Statuses of the two answer styles. The recorded exchanges answer 202 (``dumps``, the
@@ -224,20 +225,13 @@ class RouterStyled(SimpleCollection):
 
     has_owner = False
 
-    def status_of(self, operation: str) -> int:
-        return STYLES[self.backend.vrouter_style][operation]
+    def status(self, operation: str) -> int:
+        return STYLES[self.backend.vrouter_style].get(operation) or super().status(operation)
 
     @property
-    def create_status(self) -> int:  # type: ignore[override]
-        return self.status_of("create")
-
-    @property
-    def update_status(self) -> int:  # type: ignore[override]
-        return self.status_of("update")
-
-    @property
-    def delete_status(self) -> int:  # type: ignore[override]
-        return self.status_of("delete")
+    def legacy(self) -> bool:
+        """Whether routers answer as the rst pages show (``rst`` style) instead of the dumps."""
+        return self.backend.vrouter_style == "rst"
 
     def add_job(self, account: Account, obj: dict, operation: str) -> dict:
         """Start a job for ``operation`` on ``obj`` and list it in the object's ``jobs``."""
@@ -259,11 +253,7 @@ class VirtualRouters(RouterStyled):
         "toggle",
     ) | {"get_log": "get_log"}
 
-    @property
-    def legacy(self) -> bool:
-        return self.backend.vrouter_style == "rst"
-
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+    def prepare(self, account: Account, values: dict) -> dict:
         given = fields.mapping(values, "configuration", {})
         for lan in entries(given, "lan_interface"):
             if lan.get("vlan") is not None:
@@ -334,34 +324,35 @@ class VirtualRouters(RouterStyled):
         echoed = {"name": router["configuration"]["name"]} if "name" in values else {}
         return dict(router, runtime=None, **echoed)
 
-    def delete(self, account: Account, uuid: str, query: dict) -> Any:
+    def delete(self, account: Account, uuid: str) -> Any:
         router = self.find(account, uuid, "EDIT")
         self.remove_parts(account, router)
         self.remove(account, router)
-        return None if self.delete_status == 204 else {}
+        return None if self.legacy else {}
 
-    def toggle(self, account: Account, uuid: str, body: dict, query: dict) -> tuple[int, dict]:
+    @query("do")
+    def toggle(self, account: Account, uuid: str, body: dict, *, do: str = "") -> dict:
+        """Switch a part of the router on or off (``enable_nat`` ...), or a key action."""
         router = self.find(account, uuid, "EDIT")
-        action = query.get("do", "")
-        verb, _, switch = action.partition("_")
+        verb, _, switch = do.partition("_")
         configuration = router["configuration"]
         if switch in configuration and verb in ("enable", "disable"):
             if isinstance(configuration[switch], dict):
                 configuration[switch]["active"] = verb == "enable"
             else:
                 configuration[switch] = verb == "enable"
-        job = self.add_job(account, router, f"vrouter_{action}")
-        self.backend.audit(account, self, router, action, body)
-        answer = {"action": action, "job": job, "result": "success", "uuid": uuid}
-        return self.status_of("action"), answer
+        job = self.add_job(account, router, f"vrouter_{do}")
+        self.backend.audit(account, self, router, do, body)
+        return {"action": do, "job": job, "result": "success", "uuid": uuid}
 
-    def get_log(self, account: Account, uuid: str, body: dict, query: dict) -> tuple[int, dict]:
+    @query("log_name")
+    def get_log(self, account: Account, uuid: str, body: dict, *, log_name: str = "system") -> dict:
         """The system log lists the router's jobs; no traffic passes: the firewall log is empty."""
         router = self.find(account, uuid)
-        log_name = fields.choice(query, "log_name", LOG_NAMES, "system")
+        log_name = fields.choice({"log_name": log_name}, "log_name", LOG_NAMES)
         lines = [] if log_name == "firewall" else self.system_log(account, router)
         meta = {"limit": 200, "log_name": log_name, "offset": 0, "total_count": len(lines)}
-        return self.status_of("action"), {"meta": meta, "objects": lines}
+        return {"meta": meta, "objects": lines}
 
     @staticmethod
     def system_log(account: Account, router: dict) -> list[dict]:
@@ -438,25 +429,24 @@ class RouterPart(RouterStyled):
             self.add_job(account, part, f"{self.name}_update")
         return part
 
-    def delete(self, account: Account, uuid: str, query: dict) -> Any:
+    def delete(self, account: Account, uuid: str) -> Any:
         part = self.find(account, uuid, "EDIT")
-        self.check_delete(account, part, query)
+        self.check_delete(account, part)
         self.remove(account, part)
-        if self.delete_status == 204:
+        if self.legacy:
             return None
         job = self.sibling("jobs", Jobs).start(
             account, f"{self.name}_delete", [part["resource_uri"]]
         )
         return {"job": ref("jobs", job["uuid"]), "uuid": uuid}
 
-    def configure(self, account: Account, uuid: str, body: dict, query: dict) -> tuple[int, dict]:
-        """Run an action that changes the part: answer with its job."""
+    @query("do")
+    def configure(self, account: Account, uuid: str, body: dict, *, do: str = "") -> dict:
+        """Run the action ``do`` that changes the part: answer with its job."""
         part = self.find(account, uuid, "EDIT")
-        action = query.get("do", "")
-        self.apply_action(account, part, action, body)
-        job = self.add_job(account, part, f"{self.name}_{action}")
-        answer = {"action": action, "job": job, "result": "success", "uuid": uuid}
-        return self.status_of("action"), answer
+        self.apply_action(account, part, do, body)
+        job = self.add_job(account, part, f"{self.name}_{do}")
+        return {"action": do, "job": job, "result": "success", "uuid": uuid}
 
     def apply_action(self, account: Account, part: dict, action: str, body: dict) -> None:
         """What the action does to the part (subclasses)."""
@@ -482,7 +472,7 @@ class Lans(RouterPart):
     actions = {"configure_dhcp": "configure"}
     dhcp_keys = ("dhcp_range_from", "dhcp_range_to", "dhcp_vlan_gateway", "ipv4_dhcp_enabled")
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+    def prepare(self, account: Account, values: dict) -> dict:
         raise validation("LANs come with their virtual router; create the router instead")
 
     def apply_action(self, account: Account, lan: dict, action: str, body: dict) -> None:
@@ -498,7 +488,7 @@ class Lans(RouterPart):
 class Upstream(RouterPart):
     name = "upstream"
     has_jobs = False
-    methods = frozenset({"list", "get"})
+    operations = {"list": 200, "get": 200}
     actions = {"configure_vpn": "configure"}
 
     def apply_action(self, account: Account, upstream: dict, action: str, body: dict) -> None:
@@ -518,10 +508,10 @@ class Routes(RouterPart):
     defaults = {"gateway": "", "inet": "inet", "network": "", "virtual_router": None}
     required = ("inet", "virtual_router")
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+    def prepare(self, account: Account, values: dict) -> dict:
         fields.choice(values, "inet", ("inet", "inet6"))
         self.router_of(account, values.get("virtual_router") or "", "virtual_router")
-        return super().prepare(account, values, query)
+        return super().prepare(account, values)
 
 
 class IpAliases(RouterPart):
@@ -529,10 +519,10 @@ class IpAliases(RouterPart):
     defaults = {"interface": None, "ip_address": ""}
     required = ("ip_address",)
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+    def prepare(self, account: Account, values: dict) -> dict:
         if values.get("interface") is not None:
             self.lan(account, values["interface"], "interface")
-        return super().prepare(account, values, query)
+        return super().prepare(account, values)
 
 
 class PortForwards(RouterPart):
@@ -547,12 +537,12 @@ class PortForwards(RouterPart):
     }
     required = ("forwarding_host", "forwarding_port", "mapped_port")
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+    def prepare(self, account: Account, values: dict) -> dict:
         self.check_nat(account, values)
         values = dict(values)
         for key in ("forwarding_port", "mapped_port"):
             values[key] = port(values.get(key), key)
-        return super().prepare(account, values, query)
+        return super().prepare(account, values)
 
 
 class AddressForwards(RouterPart):
@@ -566,9 +556,9 @@ class AddressForwards(RouterPart):
     }
     required = ("local_ipv4_address", "upstream_ipv4_address")
 
-    def prepare(self, account: Account, values: dict, query: dict) -> dict:
+    def prepare(self, account: Account, values: dict) -> dict:
         self.check_nat(account, values)
-        return super().prepare(account, values, query)
+        return super().prepare(account, values)
 
 
 FILTER_DEFAULTS = {
@@ -604,7 +594,9 @@ class VrFwFilters(RouterPart):
             return fields.text({key: value}, key).lower()
         return super().check_value(account, key, value)
 
-    def create_many(self, account: Account, items: list, query: dict) -> list[dict]:
+    def create_many(
+        self, account: Account, items: list, params: Mapping[str, str] | None = None
+    ) -> list[dict]:
         """A filter is created in the ``policy`` the request names (echoed in the answer)."""
         policies = self.backend.collections["vrfwpolicies"]
         found = [
@@ -612,7 +604,7 @@ class VrFwFilters(RouterPart):
             for item in items
             if isinstance(item, dict)
         ]
-        created = super().create_many(account, items, query)
+        created = super().create_many(account, items, params)
         for policy, fw_filter in zip(found, created, strict=True):
             policy["filters"].append(fw_filter)
         return [dict(f, policy=p["uuid"]) for p, f in zip(found, created, strict=True)]
@@ -622,11 +614,12 @@ class VrFwFilters(RouterPart):
             policy["filters"] = [f for f in policy["filters"] if f is not obj]
         super().remove(account, obj)
 
-    def logging(self, account: Account, uuid: str, body: dict, query: dict) -> tuple[int, dict]:
+    @query("do")
+    def logging(self, account: Account, uuid: str, body: dict, *, do: str = "") -> dict:
+        """``enable_logging`` or ``disable_logging`` of the filter."""
         fw_filter = self.find(account, uuid, "EDIT")
-        action = query.get("do", "")
-        fw_filter["log"] = action == "enable_logging"
-        return self.status_of("action"), {"action": action, "result": "success", "uuid": uuid}
+        fw_filter["log"] = do == "enable_logging"
+        return {"action": do, "result": "success", "uuid": uuid}
 
 
 class VrFwPolicies(RouterPart):
@@ -654,8 +647,10 @@ class VrFwPolicies(RouterPart):
         policy["filters"] = []
         return super().complete(account, policy)
 
-    def create_many(self, account: Account, items: list, query: dict) -> list[dict]:
-        created = super().create_many(account, items, query)
+    def create_many(
+        self, account: Account, items: list, params: Mapping[str, str] | None = None
+    ) -> list[dict]:
+        created = super().create_many(account, items, params)
         for item, policy in zip(items, created, strict=True):
             self.replace_filters(account, policy, item.get("filters"))
         return created
@@ -671,7 +666,7 @@ class VrFwPolicies(RouterPart):
         if not isinstance(given, list):
             return
         filters = self.backend.collections["vrfwfilters"]
-        made = [filters.prepare(account, item, {}) for item in given if isinstance(item, dict)]
+        made = [filters.prepare(account, item) for item in given if isinstance(item, dict)]
         for old in list(policy["filters"]):
             filters.remove(account, old)
         for fw_filter in made:

@@ -92,19 +92,21 @@ def _global_options(parser: argparse.ArgumentParser, *, nested: bool) -> None:
         help="configuration file (default: ~/.cloudsigma.conf)",
         **defaults(None),
     )
-    group.add_argument(
+    context = group.add_argument(
         "--context",
         metavar="NAME",
         help="use this saved context (see 'cloudsigma context'; also CLOUDSIGMA_CONTEXT)",
         **defaults(None),
     )
-    group.add_argument(
+    context.completer = completion.context_names  # type: ignore[attr-defined]
+    location = group.add_argument(
         "--location",
         metavar="CODE",
         type=str.lower,
         help="the API and websocket endpoints of a CloudSigma location: zrh, fra, ...",
         **defaults(None),
     )
+    location.completer = completion.location_codes  # type: ignore[attr-defined]
     group.add_argument(
         "--api-endpoint",
         metavar="URL",

@@ -20,7 +20,15 @@ from typing import Any
 from cloudsigma.cli.parsing import ParserKit
 from cloudsigma.cli.specs import CommandFailed
 
-__all__ = ["CACHE_SECONDS", "SHELLS", "ObjectNames", "add_completion_command", "complete"]
+__all__ = [
+    "CACHE_SECONDS",
+    "SHELLS",
+    "ObjectNames",
+    "add_completion_command",
+    "complete",
+    "context_names",
+    "location_codes",
+]
 
 SHELLS = ("bash", "zsh", "fish")
 #: How long completions trust the names they fetched.
@@ -137,6 +145,20 @@ def _fetch(collection: str, session: Any) -> list[str]:
     names = [str(obj["name"]) for obj in objects if spec.named and obj.get("name")]
     keys = [str(obj[spec.key]) for obj in objects if obj.get(spec.key) is not None]
     return names + keys
+
+
+def context_names(prefix: str, **_: Any) -> list[str]:
+    """Completer of ``--context``: the saved contexts (and ``default``)."""
+    from cloudsigma.cli.contexts import DEFAULT, known_contexts
+
+    return [name for name in [DEFAULT, *known_contexts()] if name.startswith(prefix)]
+
+
+def location_codes(prefix: str, **_: Any) -> list[str]:
+    """Completer of ``--location``: the codes of the known locations."""
+    from cloudsigma.cli.locations import LOCATIONS
+
+    return [code for code in LOCATIONS if code.startswith(prefix.lower())]
 
 
 def complete(parser: argparse.ArgumentParser) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "config_line",
     "context_dir",
     "context_path",
+    "known_contexts",
     "selected_config",
 ]
 
@@ -73,7 +74,7 @@ def active_context() -> str | None:
 def _existing(name: str) -> str:
     path = context_path(name)
     if not os.path.isfile(path):
-        known = ", ".join(_names()) or "none yet"
+        known = ", ".join(known_contexts()) or "none yet"
         raise UsageError(
             f"no context named {name!r} (known: {known}); create it with "
             f"'cloudsigma context create {name}'"
@@ -97,7 +98,8 @@ def selected_config(config: str | None, context: str | None) -> str | None:
     return _existing(active) if active else None
 
 
-def _names() -> list[str]:
+def known_contexts() -> list[str]:
+    """The names of the saved contexts, sorted."""
     folder = os.path.join(context_dir(), "contexts")
     try:
         files = os.listdir(folder)
@@ -237,7 +239,7 @@ def _list(args: argparse.Namespace, session: Session) -> int:
 
     active = active_context() or DEFAULT
     contexts = [_describe(DEFAULT, CONFIG_LOCATION, active)]
-    contexts += [_describe(name, context_path(name), active) for name in _names()]
+    contexts += [_describe(name, context_path(name), active) for name in known_contexts()]
     columns = (
         Column("ACTIVE", "active", lambda on: "*" if on else ""),
         Column("NAME", "name"),

@@ -54,6 +54,8 @@ def test_commands_and_options_complete(shell_env):
     assert offered("cloudsigma drives list --out", shell_env) == ["--output"]
     assert offered("cloudsigma drives list -o y", shell_env) == ["yaml"]
     assert offered("cloudsigma completion f", shell_env) == ["fish"]
+    assert offered("cloudsigma --location mn", shell_env) == ["mnl", "mnl2"]
+    assert offered("cloudsigma servers list --context def", shell_env) == ["default"]
 
 
 def test_object_names_complete_from_a_short_lived_cache(shell_env, cloudsigma_emulator, tmp_path):

@@ -44,6 +44,15 @@ def test_events_prints_one_line_per_event_and_fails_when_none_come(cli):
     assert (resource_type, uri) == ("drives", drive["resource_uri"])
     assert received.endswith("+00:00")  # when it came, in UTC
 
+    as_yaml = ("-o", "yaml", "events", "--count", "1", "--wait-timeout", "30")
+    listener = start_listening(cli.env, *as_yaml)
+    resource.Drive().update(drive["uuid"], {"name": "evented-in-yaml"})
+    import yaml
+
+    (document,) = yaml.safe_load_all(finish(listener, as_yaml).expect(0).stdout)
+    assert document["event"]["resource_uri"] == drive["resource_uri"]
+    assert document["received"].endswith("+00:00")
+
     quiet = cli("events", "--count", "1", "--wait-timeout", "0.5").expect(1)
     assert "no more events within --wait-timeout 0.5 s (0 of 1)" in quiet.stderr
 

@@ -27,6 +27,15 @@ def wanted(no_progress: bool = False) -> bool:
     return not no_progress and bool(isatty and isatty())
 
 
+def _tqdm_class() -> Any:
+    """tqdm's bar class (the ``cli`` extra), or None when it is not installed."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm
+
+
 def _terminal_width() -> int:
     try:
         return os.get_terminal_size(sys.stderr.fileno()).columns
@@ -49,10 +58,7 @@ class Progress:
         self._lock = threading.Lock()
         self._bar: Any = None
         self._last_line = 0.0
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            tqdm = None
+        tqdm = _tqdm_class()
         if tqdm is not None and enabled:
             self._bar = tqdm(
                 total=total,

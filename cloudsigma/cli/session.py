@@ -132,6 +132,8 @@ class Session:
             kwargs["request_log_level"] = "DEBUG"
         if self.http_timeout is not None:
             kwargs["timeout"] = self.http_timeout
+        # timeout errors then tell the user the option that allows more time
+        kwargs["timeout_option"] = "--timeout SECONDS"
         return kwargs
 
     def resource(self, class_name: str) -> Any:

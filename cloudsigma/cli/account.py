@@ -303,7 +303,7 @@ def _extend(args: argparse.Namespace, session: Session) -> int:
 def _auto_renew(args: argparse.Namespace, session: Session) -> int:
     subscription_id = resolve(session, SUBSCRIPTIONS, args.ref)
     api = session.api(SUBSCRIPTIONS)
-    answer = api._action(subscription_id, "auto_renew", {"auto_renew": args.state == "on"})
+    answer = api.auto_renew(subscription_id, args.state == "on")
     # an empty answer is possible: show the subscription as it is now
     session.show_object(answer or api.get(subscription_id), SUBSCRIPTIONS)
     return 0

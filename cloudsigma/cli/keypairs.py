@@ -32,8 +32,7 @@ def write_private_key(path: str, private_key: str) -> None:
 def _generate(args: argparse.Namespace, session: Session) -> int:
     if args.private_key_file and os.path.exists(os.path.expanduser(args.private_key_file)):
         raise CommandFailed(f"{args.private_key_file} exists already; choose another file")
-    body = {"name": args.name, "algorithm_type": args.algorithm}
-    keypair: dict[str, Any] = session.api(KEYPAIRS).create(body)
+    keypair: dict[str, Any] = session.api(KEYPAIRS).generate(args.name, args.algorithm)
     if args.private_key_file and keypair.get("private_key"):
         write_private_key(args.private_key_file, keypair["private_key"])
     session.show_object(keypair, KEYPAIRS)

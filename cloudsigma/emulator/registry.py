@@ -20,7 +20,14 @@ from .models.kernel import Aggregate, Collection, generic
 from .models.network import Acls, FirewallPolicies, Ips, Keypairs, Pubkeys, Tags, Vlans
 from .models.notifications import NotificationContacts, NotificationPreferences
 from .models.servers import Servers
-from .models.singletons import Balance, Capabilities, CurrentUsage, GlobalContext, Profile
+from .models.singletons import (
+    Balance,
+    Capabilities,
+    CloudStatus,
+    CurrentUsage,
+    GlobalContext,
+    Profile,
+)
 from .models.snapshots import BackupSchedulers, RemoteSnapshots, Snapshots
 from .models.vrouters import PARTS, VirtualRouters
 
@@ -53,6 +60,7 @@ COLLECTIONS: tuple[type[Collection], ...] = (
     Capabilities,
     CurrentUsage,
     GlobalContext,
+    CloudStatus,
     Locations,
     NotificationContacts,
     NotificationPreferences,

@@ -1,4 +1,5 @@
-"""The per-account singletons: profile, balance, capabilities, current usage, global context."""
+"""The singletons: the account's profile, balance, current usage and global context, and the
+cloud's capabilities and status."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from . import fields
 from .billing import current_usage
 from .errors import validation
-from .kernel import Account, Singleton
+from .kernel import Account, Singleton, schema_field
 
 CLONE_NAMING = ("NONE", "COUNTER", "DATE", "TIMESTAMP")
 PROFILE_READONLY = (
@@ -92,3 +93,41 @@ class GlobalContext(Singleton):
             raise validation("the global context must be an object")
         account.global_context = copy.deepcopy(values)
         return account.global_context
+
+
+#: The resources whose presence ``/cloud_status/`` reports, by flag.
+CLOUD_FEATURES = {
+    "host_availability_zones": "hostavailabilityzones",
+    "remote_snapshots": "remotesnapshots",
+    "vmware": "vmware_servers",
+    "vpc": "vpc",
+}
+
+
+class CloudStatus(Singleton):
+    """``/cloud_status/``: one bare object of flags saying what this cloud offers the caller
+    (ADDENDUM section 1). A feature flag is true when the emulator serves its resources; the
+    caller is an account, not a guest; nobody is on a trial, signing up is open, and there is
+    no free tier, single sign-on or PaaS (the UNSURE choices are listed in docs/emulator.md).
+    """
+
+    name = "cloud_status"
+
+    def read(self, account: Account | None) -> dict:
+        """The flags as ``account`` sees them (``None``: a visitor without credentials)."""
+        status: dict[str, Any] = {
+            flag: resource in self.backend.collections for flag, resource in CLOUD_FEATURES.items()
+        }
+        status.update(
+            free_tier={"dssd": 0, "mem": 0},
+            free_tier_monthly={"tx": 0},
+            guest=account is None,
+            paas=[],
+            signup=True,
+            sso=[],
+            trial=False,
+        )
+        return dict(sorted(status.items()))
+
+    def schema_fields(self) -> dict:
+        return {key: schema_field(value, readonly=True) for key, value in self.read(None).items()}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from emulator_support import assert_api_error
+from emulator_support import Api, assert_api_error
 
 #: The keys the Go SDK decodes, with the type of each (ADDENDUM section 1).
 KEY_TYPES = {
@@ -74,3 +74,35 @@ def test_the_schema_lists_the_flags_read_only(api):
     assert set(schema["fields"]) == set(KEY_TYPES)
     assert schema["fields"]["vpc"]["type"] == "boolean"
     assert all(field["readonly"] for field in schema["fields"].values())
+
+
+@pytest.fixture
+def open_to_visitors(emu, monkeypatch):
+    """The switch that lets /cloud_status/ answer callers without credentials."""
+    monkeypatch.setattr(emu.backend.collections["cloud_status"], "anonymous", frozenset({"read"}))
+
+
+@pytest.mark.usefixtures("open_to_visitors")
+def test_with_the_switch_a_visitor_reads_it_as_a_guest(anonymous, api):
+    visitor = anonymous.get("cloud_status/")
+
+    assert visitor.status_code == 200, visitor.text
+    assert visitor.json()["guest"] is True
+    assert api.ok("GET", "cloud_status/")["guest"] is False
+
+
+@pytest.mark.usefixtures("open_to_visitors")
+def test_with_the_switch_wrong_credentials_are_still_refused(emu):
+    wrong = Api(emu.api_endpoint, emu.username, "not-the-password")
+    try:
+        assert_api_error(wrong.get("cloud_status/"), 401, "permission")
+    finally:
+        wrong.close()
+
+
+@pytest.mark.usefixtures("open_to_visitors")
+@pytest.mark.parametrize(
+    "method, path", [("POST", "cloud_status/"), ("GET", "balance/"), ("GET", "drives/")]
+)
+def test_with_the_switch_nothing_else_opens(anonymous, method, path):
+    assert_api_error(anonymous.request(method, path, json={}), 401, "permission")

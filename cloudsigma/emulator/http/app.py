@@ -21,8 +21,8 @@ from ..backend import Backend
 from ..faults import FaultInjector
 from ..models.errors import ApiError
 from .accounts import AccountActions
-from .auth import Auth, Unauthorized
-from .collections import CollectionHandlers, serves
+from .auth import Auth, Unauthorized, carries_credentials
+from .collections import CollectionHandlers, answers_visitors, serves
 from .control import Control, Journal
 from .events import Websockets
 from .faults import FaultMiddleware
@@ -158,7 +158,7 @@ class ApiServer:
         if refusal is not None:
             raise refusal
         account = None
-        if not is_public(handler, request.query):
+        if not self.anonymous(request, handler, params):
             try:
                 account = self.auth.authenticate(request, basic_only=handler in BASIC_ONLY)
             except Unauthorized as problem:
@@ -171,6 +171,18 @@ class ApiServer:
         if refusal is not None:
             raise refusal
         return await self.websockets.handle(request)
+
+    def anonymous(self, request: web.Request, handler: str, params: dict) -> bool:
+        """Whether the request goes without credentials: a public route, or a route that its
+        collection answers to visitors, asked by a request that carries none."""
+        if is_public(handler, request.query):
+            return True
+        collection = self.backend.collections.get(params.get("res", ""))
+        return (
+            collection is not None
+            and answers_visitors(collection, handler)
+            and not carries_credentials(request)
+        )
 
     def unmatched(self, request: web.Request, segments: list[str], allowed: set[str]) -> ApiError:
         """405 for a known collection asked with the wrong method, else 404."""

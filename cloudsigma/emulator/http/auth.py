@@ -20,6 +20,11 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ASYNC_AUTH_LIFETIME = 120
 
 
+def carries_credentials(request: web.Request) -> bool:
+    """Whether the request says who makes it (an ``Authorization`` header or a session)."""
+    return "Authorization" in request.headers or "sessionid" in request.cookies
+
+
 class Unauthorized(Exception):
     """No valid credentials; answered with a 401 and the challenges.
 

@@ -41,6 +41,12 @@ ROUTE_OPERATIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+def answers_visitors(collection: Collection, handler: str) -> bool:
+    """Whether ``collection`` answers the route ``handler`` to a caller without credentials
+    (an operation of its ``anonymous`` set serves the route)."""
+    return any(op in collection.anonymous for op in ROUTE_OPERATIONS.get(handler, ()))
+
+
 def serves(collection: Collection, handler: str) -> bool:
     """Whether ``collection`` really serves the route ``handler`` (a row of the route table
     names every collection alike; what each offers is data on the collection)."""

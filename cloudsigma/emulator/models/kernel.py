@@ -153,6 +153,8 @@ class Collection:
     audit_category = ""
     default_limit = 20
     shareable = False
+    #: Operations answered to a caller without credentials (its account is ``None``).
+    anonymous: frozenset[str] = frozenset()
 
     def __init__(self, backend: Aggregate) -> None:
         self.backend = backend

@@ -112,6 +112,8 @@ class CloudStatus(Singleton):
     """
 
     name = "cloud_status"
+    #: Set to ``frozenset({"read"})`` to answer visitors without credentials too (as guests).
+    anonymous: frozenset[str] = frozenset()
 
     def read(self, account: Account | None) -> dict:
         """The flags as ``account`` sees them (``None``: a visitor without credentials)."""

@@ -59,6 +59,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="inject faults into API answers, e.g. 'seed=7,503=0.02,429=0.02,reset_before=0.02,"
         "reset_after=0.02,latency=0.05:0.2,truncate=0.01' (see docs/emulator.md, Faults)",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="answer 400 to filters, query parameters and body fields that the API ignores "
+        "(by default they are ignored, with a warning in the journal)",
+    )
     args = parser.parse_args(argv)
     if args.transition_delay < 0:
         parser.error("--transition-delay must be >= 0")
@@ -95,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         access_log=args.access_log,
         faults=args.faults,
         direct_port=args.direct_port,
+        strict=args.strict,
     )
     stop = threading.Event()
     previous = {

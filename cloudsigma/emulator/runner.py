@@ -46,6 +46,8 @@ class Emulator:
         (see :mod:`cloudsigma.emulator.faults`).
     :param direct_port: listen as a separate direct host on this port (0 picks a free one);
         None (the default) serves every role on ``port``.
+    :param strict: answer 400 to filters, query parameters and body fields the API would
+        ignore, instead of ignoring them with a warning in :attr:`journal`.
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class Emulator:
         serial_unknown_path: str = "empty",
         faults: str | dict | None = None,
         direct_port: int | None = None,
+        strict: bool = False,
     ) -> None:
         self.host = host
         self.port = port
@@ -71,7 +74,7 @@ class Emulator:
         self.username = username
         self.password = password
         self.backend = Backend(transition_delay)
-        self.api = ApiServer(self.backend, max_body=max_body, access_log=access_log)
+        self.api = ApiServer(self.backend, max_body=max_body, access_log=access_log, strict=strict)
         self.api.on_reset = self._on_reset
         self.api.faults.configure(faults)
         self.serial_unknown_path = serial_unknown_path
@@ -304,8 +307,18 @@ class Emulator:
 
     @property
     def journal(self) -> list[dict]:
-        """The requests seen so far: ``{"method", "path", "status"}``."""
+        """The requests seen so far: ``{"method", "path", "status"}``, plus ``warnings`` naming
+        the filters, parameters and body fields a request carried that the API ignores."""
         return list(self.api.journal.entries)
+
+    @property
+    def strict(self) -> bool:
+        """Whether what the API would ignore is refused with 400 (see the ``strict`` argument)."""
+        return self.api.strict
+
+    @strict.setter
+    def strict(self, strict: bool) -> None:
+        self.api.strict = strict
 
     # server context --------------------------------------------------------------
     def serial_device(self, server: str) -> str:

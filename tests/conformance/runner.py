@@ -17,7 +17,11 @@ TRANSITION_DELAY = 0.02
 
 @contextlib.contextmanager
 def started_emulator() -> Iterator[Any]:
-    """A fresh emulator on 127.0.0.1 for the conformance run."""
+    """A fresh emulator on 127.0.0.1 for the conformance run.
+
+    It is strict: every recorded request was accepted by the API, so a filter, parameter or
+    body field the emulator refuses as unknown is a gap in what it knows, and fails the record.
+    """
     from cloudsigma.emulator import Emulator
 
     with Emulator(
@@ -27,6 +31,7 @@ def started_emulator() -> Iterator[Any]:
         username=EMULATOR_USER,
         password=EMULATOR_PASSWORD,
         transition_delay=TRANSITION_DELAY,
+        strict=True,
     ) as emulator:
         yield emulator
 

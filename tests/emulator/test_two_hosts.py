@@ -28,13 +28,13 @@ def split_server() -> Iterator[Emulator]:
 @pytest.fixture
 def split(split_server: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     split_server.reset()
-    monkeypatch.setattr(split_server.backend, "strict", False, raising=False)
+    monkeypatch.setattr(split_server, "strict", False)
     return split_server
 
 
 @pytest.fixture
 def strict(split: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    monkeypatch.setattr(split.backend, "strict", True, raising=False)
+    monkeypatch.setattr(split, "strict", True)
     return split
 
 

@@ -31,6 +31,7 @@ from .hosts import ALL, ROLE, HostRoles
 from .parsing import MAX_JSON_BODY, BodyReader
 from .responses import error_response
 from .routes import BASIC_ONLY, LITERAL_ROOTS, is_public, match_route
+from .strict import RequestChecks, collect_warnings
 from .transfers import Transfers
 
 LOG = logging.getLogger("cloudsigma.emulator")
@@ -45,23 +46,31 @@ class ApiServer:
 
     :param max_body: the largest JSON request body accepted, in bytes.
     :param access_log: log every request at INFO level.
+    :param strict: refuse unknown filters, parameters and body fields with 400 instead of
+        ignoring them with a warning in the journal (see :mod:`.strict`).
     """
 
     def __init__(
-        self, backend: Backend, *, max_body: int = MAX_JSON_BODY, access_log: bool = False
+        self,
+        backend: Backend,
+        *,
+        max_body: int = MAX_JSON_BODY,
+        access_log: bool = False,
+        strict: bool = False,
     ) -> None:
         self.backend = backend
         self.access_log = access_log
+        self.checks = RequestChecks(backend, strict)
         self.on_reset: Callable[[], None] | None = None
         self.bodies = BodyReader(max_body)
         self.journal = Journal()
         self.auth = Auth(backend)
         self.faults = FaultInjector()
         self.websockets = Websockets(backend, self.auth)
-        self.control = Control(backend, self.journal, self.bodies, self.reset)
+        self.control = Control(backend, self.journal, self.bodies, self.reset, self.checks)
         self.hosts = HostRoles()
         self.handlers: dict[str, Handler] = {
-            **CollectionHandlers(backend, self.bodies).handlers(),
+            **CollectionHandlers(backend, self.bodies, self.checks).handlers(),
             **Transfers(backend, self.hosts).handlers(),
             **AccountActions(backend, self.auth, self.bodies).handlers(),
         }
@@ -71,8 +80,13 @@ class ApiServer:
     # what tests and the runner look at -----------------------------------------
     @property
     def strict(self) -> bool:
-        """Strict mode: refuse what the real API would silently ignore or answer elsewhere."""
-        return bool(getattr(self.backend, "strict", False))
+        """Strict mode: refuse what the real API would silently ignore or answer elsewhere
+        (unknown filters, parameters and body fields; requests sent to the wrong host)."""
+        return self.checks.strict
+
+    @strict.setter
+    def strict(self, strict: bool) -> None:
+        self.checks.strict = strict
 
     @property
     def max_body(self) -> int:
@@ -125,6 +139,7 @@ class ApiServer:
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Turn errors into the API's error list, write every answer in the format and coding
         asked for, and journal (and maybe log) it."""
+        warnings = collect_warnings()
         try:
             response = await handler(request)
         except ApiError as error:
@@ -137,7 +152,7 @@ class ApiServer:
             LOG.exception("emulator error on %s %s", request.method, request.path)
             response = error_response(ApiError(500, "backend", "unknown error"))
         response = encode_answer(request, response)
-        self.journal.record(request.method, journal_path(request), response.status)
+        self.journal.record(request.method, journal_path(request), response.status, warnings)
         if self.access_log:
             LOG.info("%s %s %s", request.method, request.path, response.status)
         return response

@@ -9,10 +9,11 @@ from aiohttp import web
 
 from ..backend import Backend
 from ..models.errors import ApiError, validation
-from ..models.kernel import Account, Collection, query_arguments, query_parameters
+from ..models.kernel import API, Account, Collection, query_arguments
 from ..models.listing import make_filter, order, page, select_fields
 from .parsing import BodyReader, objects_of
 from .responses import empty_response, json_response
+from .strict import RequestChecks
 
 
 def answer_or_empty(status: int, body: object) -> web.Response:
@@ -57,9 +58,10 @@ def serves(collection: Collection, handler: str) -> bool:
 class CollectionHandlers:
     """``/<res>/...`` for every collection of the backend."""
 
-    def __init__(self, backend: Backend, bodies: BodyReader) -> None:
+    def __init__(self, backend: Backend, bodies: BodyReader, checks: RequestChecks) -> None:
         self.backend = backend
         self.bodies = bodies
+        self.checks = checks
 
     def handlers(self) -> dict[str, Callable[..., Awaitable[web.StreamResponse]]]:
         return {
@@ -113,8 +115,9 @@ class CollectionHandlers:
         if operation == "read":
             return json_response(200, collection.read(account))
         query = request.query
+        rules = self.checks.check_listing(request, collection)
         objects = collection.listing(account, query)
-        predicate = make_filter(query.items(), frozenset(query_parameters(collection.visible)))
+        predicate = make_filter(query.items(), rules, lambda ref: self.referenced(account, ref))
         if predicate is not None:
             objects = [obj for obj in objects if predicate(obj)]
         objects = order(objects, query)
@@ -122,6 +125,15 @@ class CollectionHandlers:
         chosen = select_fields(chosen, query, None if detail else collection.short_fields)
         body = {"meta": meta, "objects": chosen, **collection.envelope(account, objects)}
         return json_response(collection.status("list"), body)
+
+    def referenced(self, account: Account, reference: dict) -> dict | None:
+        """The object of ``account`` that a ``{"resource_uri", "uuid"}`` reference names."""
+        uri = reference.get("resource_uri")
+        if not isinstance(uri, str) or not uri.startswith(API):
+            return None
+        name = uri[len(API) :].split("/", 1)[0]
+        found = account.objects.get(name, {}).get(str(reference.get("uuid")))
+        return found if isinstance(found, dict) else None
 
     async def on_list(self, request: web.Request, account: Account, res: str) -> web.Response:
         return self.listing_answer(request, account, res, detail=False)
@@ -137,13 +149,16 @@ class CollectionHandlers:
         collection = self.collection(res)
         if not collection.offers("get"):
             raise ApiError(405, "validation", f"GET is not allowed on /{res}/<uuid>/")
+        self.checks.check_parameters(request, "get", res)
         obj = collection.get(account, uuid)
         if "fields" in request.query:
             obj = select_fields([obj], request.query, None)[0]
         return json_response(collection.status("get"), obj)
 
     async def on_schema(self, request: web.Request, account: Account, res: str) -> web.Response:
-        return json_response(200, self.collection(res).schema())
+        collection = self.collection(res)
+        self.checks.check_parameters(request, "schema", res)
+        return json_response(200, collection.schema())
 
     # writing ----------------------------------------------------------------
     async def on_create(self, request: web.Request, account: Account, res: str) -> web.Response:
@@ -152,7 +167,9 @@ class CollectionHandlers:
         if operation == "replace":
             body = collection.write(account, await self.bodies.json(request, {}))
             return json_response(collection.status("replace"), body)
+        self.checks.check_parameters(request, "create", res)
         items = objects_of(await self.bodies.json(request))
+        self.checks.check_fields(request, collection, items)
         created = collection.create_many(account, items, request.query)
         response = json_response(collection.status("create"), collection.create_answer(created))
         if response.status == 201 and created:
@@ -171,7 +188,10 @@ class CollectionHandlers:
         self, request: web.Request, account: Account, res: str, uuid: str
     ) -> web.Response:
         collection = self.collection(res, "update")
+        self.checks.check_parameters(request, "update", res)
         body = await self.bodies.json_object(request)
+        current = collection.store(account).get(uuid)
+        self.checks.check_fields(request, collection, [body], current=current)
         answer = collection.update(account, uuid, body)
         return json_response(collection.status("update"), answer)
 
@@ -179,6 +199,7 @@ class CollectionHandlers:
         self, request: web.Request, account: Account, res: str, uuid: str
     ) -> web.Response:
         collection = self.collection(res, "delete")
+        self.checks.check_parameters(request, "delete", res)
         arguments = query_arguments(collection.delete, request.query)
         body = collection.delete(account, uuid, **arguments)
         return answer_or_empty(collection.status("delete"), body)
@@ -187,6 +208,7 @@ class CollectionHandlers:
         self, request: web.Request, account: Account, res: str
     ) -> web.Response:
         collection, _ = self.offered(res, "DELETE", "bulk_delete")
+        self.checks.check_parameters(request, "bulk_delete", res)
         items = objects_of(await self.bodies.json(request))
         uuids = []
         for item in items:
@@ -218,6 +240,9 @@ class CollectionHandlers:
         body = await self.bodies.json(request, {})
         if not isinstance(body, dict):
             raise validation("the action body must be a JSON object")
+        handler = "action" if uuid is not None else "collection_action"
+        self.checks.check_parameters(request, handler, res, name)
+        self.checks.check_fields(request, collection, [body], action=name)
         answer = collection.action(account, uuid, name, body, request.query)
         return json_response(collection.status("action"), answer)
 
@@ -236,18 +261,23 @@ class CollectionHandlers:
         self, request: web.Request, account: Account, res: str
     ) -> web.Response:
         collection = self.placed(res)
+        self.checks.check_parameters(request, "availability_groups", res)
         return json_response(200, collection.availability_groups(account))
 
     async def on_availability_group(
         self, request: web.Request, account: Account, res: str, uuid: str
     ) -> web.Response:
         collection = self.placed(res)
-        return json_response(200, collection.availability_group(account, uuid))
+        answer = collection.availability_group(account, uuid)
+        self.checks.check_parameters(request, "availability_group", res)
+        return json_response(200, answer)
 
     async def on_runtime(
         self, request: web.Request, account: Account, res: str, uuid: str
     ) -> web.Response:
-        return json_response(200, self.collection(res).find(account, uuid)["runtime"])
+        server = self.collection(res).find(account, uuid)
+        self.checks.check_parameters(request, "runtime", res)
+        return json_response(200, server["runtime"])
 
     async def on_related(
         self,
@@ -259,6 +289,7 @@ class CollectionHandlers:
         detail: bool = False,
     ) -> web.Response:
         objects = self.collection(res).related(account, uuid, kind)
+        self.checks.check_parameters(request, "related_detail" if detail else "related", res)
         chosen, meta = page(objects, request.query, 20)
         short = None if detail else self.collection(kind).short_fields
         chosen = select_fields(chosen, request.query, short)

@@ -14,16 +14,23 @@ from ..models.errors import ApiError, validation
 from .parsing import BodyReader
 from .responses import json_response
 from .routes import CONTROL
+from .strict import RequestChecks
 
 
 class Journal:
-    """The request journal served at ``/_emulator/journal`` (method, path, status; no secrets)."""
+    """The request journal served at ``/_emulator/journal``: method, path, status and the
+    warnings about what the API would have ignored (no secrets)."""
 
     def __init__(self, size: int = 10_000) -> None:
         self.entries: collections.deque = collections.deque(maxlen=size)
 
-    def record(self, method: str, path: str, status: int) -> None:
-        self.entries.append({"method": method, "path": path, "status": status})
+    def record(
+        self, method: str, path: str, status: int, warnings: list[str] | None = None
+    ) -> None:
+        entry: dict = {"method": method, "path": path, "status": status}
+        if warnings:
+            entry["warnings"] = list(warnings)
+        self.entries.append(entry)
 
 
 class Control:
@@ -33,11 +40,17 @@ class Control:
     """
 
     def __init__(
-        self, backend: Backend, journal: Journal, bodies: BodyReader, reset: Callable[[], None]
+        self,
+        backend: Backend,
+        journal: Journal,
+        bodies: BodyReader,
+        reset: Callable[[], None],
+        checks: RequestChecks,
     ) -> None:
         self.backend = backend
         self.journal = journal
         self.bodies = bodies
+        self.checks = checks
         self.handlers: dict[str, Callable[[dict], web.Response]] = {
             "reset": self.reset,
             "transitions": self.transitions,
@@ -45,6 +58,8 @@ class Control:
             "journal": self.journal_entries,
             "list_accounts": self.list_accounts,
             "create_account": self.create_account,
+            "strict": self.strictness,
+            "set_strict": self.set_strictness,
         }
         self._reset = reset
 
@@ -85,6 +100,14 @@ class Control:
         return json_response(
             200, {"delay": transitions.delay, "pending": transitions.pending, "applied": applied}
         )
+
+    def strictness(self, body: dict) -> web.Response:
+        return json_response(200, {"strict": self.checks.strict})
+
+    def set_strictness(self, body: dict) -> web.Response:
+        """Turn strict mode on or off: ``{"strict": true}``."""
+        self.checks.strict = fields.boolean(body, "strict")
+        return json_response(200, {"strict": self.checks.strict})
 
     def journal_entries(self, body: dict) -> web.Response:
         return json_response(200, {"objects": list(self.journal.entries)})

@@ -49,6 +49,8 @@ CONTROL = {
     ("GET", "journal"): "journal",
     ("GET", "accounts"): "list_accounts",
     ("POST", "accounts"): "create_account",
+    ("GET", "strict"): "strict",
+    ("POST", "strict"): "set_strict",
 }
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from .errors import validation
+from .filters import OWN, Resolver, Rule, matches, values_at
 
-#: Query parameters that are not filters.
-RESERVED = frozenset(
-    {"limit", "offset", "fields", "format", "avoid", "recurse", "do", "order_by", "callback"}
-)
+#: Query parameters of a listing that are not filters (paging, shape, order, format).
+LISTING_PARAMETERS = frozenset({"limit", "offset", "fields", "format", "order_by"})
 
 
 def split_values(raw: str) -> list[str]:
@@ -41,46 +40,41 @@ def _unescape(value: str) -> str:
     return value.replace("\\,", ",").replace("\\\\", "\\")
 
 
-def _ref_uuid(value) -> str | None:
-    if isinstance(value, dict):
-        return value.get("uuid")
-    return None if value is None else str(value)
+def unknown_filters(query: Iterable[tuple[str, str]], rules: Mapping[str, Rule]) -> list[str]:
+    """The query keys that are neither listing parameters nor filters in ``rules``, in order."""
+    unknown: list[str] = []
+    for key, _ in query:
+        if key not in LISTING_PARAMETERS and key not in rules and key not in unknown:
+            unknown.append(key)
+    return unknown
 
 
-def _match_one(obj: Mapping, key: str, wanted: list[str]) -> bool:
-    if key == "name__contains" or key == "name__icontains":
-        name = (obj.get("name") or "").lower()
-        return any(w.lower() in name for w in wanted)
-    if key == "tag":
-        tags = {_ref_uuid(t) for t in obj.get("tags") or ()}
-        return any(w in tags for w in wanted)
-    if key not in obj:
-        return True
-    value = obj[key]
-    if isinstance(value, list):
-        return any(w in {str(_ref_uuid(v)) for v in value} for w in wanted)
-    if isinstance(value, dict):
-        value = value.get("uuid")
-    if isinstance(value, bool):
-        value = str(value).lower()
-    return str(value) in wanted
+def make_filter(
+    query: Iterable[tuple[str, str]], rules: Mapping[str, Rule], resolve: Resolver
+) -> Callable[[Mapping], bool] | None:
+    """Turn the filters of a query into a predicate on objects, or ``None`` when none filters.
 
+    Only keys in ``rules`` filter (see :func:`unknown_filters` for the others). Pairs of
+    different parameters are ANDed, comma-separated values inside one are ORed, and a
+    repeated parameter ANDs again.
 
-def make_filter(query: Iterable[tuple[str, str]], extra_reserved: frozenset = frozenset()):
-    """Turn query pairs into a predicate on objects, or ``None`` when nothing filters.
-
-    Pairs of different parameters are ANDed, comma-separated values inside one are ORed,
-    and a repeated parameter ANDs again. Unknown filter names whose key is absent from an
-    object do not exclude it.
+    :param resolve: the object a reference names (for relation filters such as ``tag__name``).
     """
     clauses = [
-        (key, split_values(value))
+        (key, rules[key], split_values(value))
         for key, value in query
-        if key not in RESERVED and key not in extra_reserved
+        if key in rules and rules[key].lookup != OWN
     ]
     if not clauses:
         return None
-    return lambda obj: all(_match_one(obj, key, wanted) for key, wanted in clauses)
+
+    def predicate(obj: Mapping) -> bool:
+        return all(
+            matches(key, rule, values_at(obj, rule.path, resolve), wanted)
+            for key, rule, wanted in clauses
+        )
+
+    return predicate
 
 
 def parse_int(query: Mapping[str, str], key: str, default: int) -> int:

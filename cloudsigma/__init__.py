@@ -29,7 +29,7 @@ __all__ = [
 
 # Loaded on first use too, but not star-exported (pycloudsigma did not export them).
 _EXTRA_SUBMODULES = frozenset(
-    {"download", "payloads", "policies", "resumable_upload", "upload_client"}
+    {"direct_upload", "download", "payloads", "policies", "resumable_upload", "upload_client"}
 )
 _SUBMODULES = frozenset(__all__) - {"__version__"} | _EXTRA_SUBMODULES
 

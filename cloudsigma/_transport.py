@@ -33,6 +33,7 @@ from typing import Any, TypeVar, overload
 import requests
 import urllib3.exceptions
 from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.auth import AuthBase, HTTPDigestAuth
 from requests.sessions import merge_setting
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_environ_proxies
@@ -43,6 +44,7 @@ from cloudsigma._redact import safe_url
 
 __all__ = [
     "CaseInsensitiveDict",
+    "DigestAuth",
     "Environment",
     "Failure",
     "PreparedRequest",
@@ -425,6 +427,22 @@ class Failure:
         return root_reason(self.cause)
 
 
+class DigestAuth(HTTPDigestAuth):
+    """HTTP Digest authentication (MD5, ``qop=auth``) as requests implements it.
+
+    requests answers the server's 401 challenge, keeps the nonce and counts its uses, so
+    later calls authenticate at once. The client sends one prepared request again when an
+    attempt fails; requests would answer a challenge only for the first attempt, so here
+    every answer that reaches the hook may be answered once.
+    """
+
+    def handle_401(self, r: Response, **kwargs: Any) -> Response:
+        try:
+            return super().handle_401(r, **kwargs)  # type: ignore[no-any-return]
+        finally:
+            self._thread_local.num_401_calls = 1  # type: ignore[attr-defined]
+
+
 def new_session(user_agent: str) -> Session:
     """A Session for one client: its own cookies and credentials, over the shared pools."""
     session = requests.Session()
@@ -444,7 +462,7 @@ def build_request(
     files: Any = None,
     headers: Mapping[str, str] | None = None,
     params: Mapping[str, Any] | None = None,
-    auth: tuple[str, str] | None = None,
+    auth: tuple[str, str] | AuthBase | None = None,
     with_session: bool = True,
 ) -> PreparedRequest | Failure:
     """The prepared request; ``with_session`` adds the session's cookies and headers.

@@ -36,6 +36,7 @@ __all__ = [
     "client_class_spec",
     "config",
     "config_path",
+    "derive_direct_endpoint",
     "log_level_number",
     "parse_config_text",
 ]
@@ -49,6 +50,7 @@ CONFIG_LOCATION = os.path.join(os.path.expanduser("~"), ".cloudsigma.conf")
 ENVIRONMENT_KEYS = {
     "api_endpoint": "CLOUDSIGMA_API_ENDPOINT",
     "ws_endpoint": "CLOUDSIGMA_WS_ENDPOINT",
+    "direct_endpoint": "CLOUDSIGMA_DIRECT_ENDPOINT",
     "username": "CLOUDSIGMA_USERNAME",
     "password": "CLOUDSIGMA_PASSWORD",
 }
@@ -66,7 +68,7 @@ DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024**2
 #: Setting this environment variable to 1 lets config ``client = module:Class`` be used.
 ALLOW_CLIENT_CLASS_ENV = "CLOUDSIGMA_ALLOW_CLIENT_CLASS"
 
-LOGIN_METHODS = ("basic", "session", "none")
+LOGIN_METHODS = ("basic", "session", "digest", "none")
 
 _HINTS = {
     "api_endpoint": "https://zrh.cloudsigma.com/api/2.0/",
@@ -400,13 +402,15 @@ class ClientSettings:
     :param api_endpoint: e.g. ``https://zrh.cloudsigma.com/api/2.0/``.
     :param username: the account email.
     :param password: the account password (never shown in a repr).
-    :param login_method: ``basic``, ``session`` or ``none``.
+    :param login_method: ``basic``, ``session``, ``digest`` or ``none``.
     :param timeout: connect and read timeouts of each attempt.
     :param retry: the retry policy.
     :param verify: TLS verification: True, False or the path of a CA bundle.
     :param request_log_level: the level of the request log, or None for no log.
     :param deadline: seconds one call may take in all, attempts and sleeps included.
     :param max_response_bytes: the largest JSON answer accepted, after decompression.
+    :param direct_endpoint: the location's direct host (raw uploads), e.g.
+        ``https://direct.zrh.cloudsigma.com/api/2.0/``; None when not configured.
     """
 
     # A plain class, not a dataclass: building one at import costs a millisecond.
@@ -421,6 +425,7 @@ class ClientSettings:
         "request_log_level",
         "deadline",
         "max_response_bytes",
+        "direct_endpoint",
     )
 
     def __init__(
@@ -436,6 +441,7 @@ class ClientSettings:
         request_log_level: str | int | None,
         deadline: float,
         max_response_bytes: int,
+        direct_endpoint: str | None = None,
     ) -> None:
         self.api_endpoint = api_endpoint
         self.username = username
@@ -447,6 +453,7 @@ class ClientSettings:
         self.request_log_level = request_log_level
         self.deadline = deadline
         self.max_response_bytes = max_response_bytes
+        self.direct_endpoint = direct_endpoint
 
     def __repr__(self) -> str:
         return (
@@ -469,6 +476,7 @@ class ClientSettings:
         verify: bool | str | None = None,
         deadline: float | None = None,
         max_response_bytes: int | None = None,
+        direct_endpoint: str | None = None,
         source: Config | None = None,
     ) -> ClientSettings:
         """The settings: each argument given wins; the rest come from ``source``.
@@ -500,12 +508,38 @@ class ClientSettings:
             request_log_level=_log_level(request_log_level, found),
             deadline=_deadline(deadline, found, timeout_policy),
             max_response_bytes=_max_response_bytes(max_response_bytes, found),
+            direct_endpoint=direct_endpoint or found.get("direct_endpoint") or None,
         )
 
     @property
     def sends_credentials(self) -> bool:
         """Whether requests carry a password (or a session made from one)."""
         return self.login_method != "none" and bool(self.password)
+
+
+def derive_direct_endpoint(api_endpoint: str) -> str:
+    """The direct host the docs name for an API endpoint: ``direct.`` before its host.
+
+    ``https://zrh.cloudsigma.com/api/2.0/`` gives ``https://direct.zrh.cloudsigma.com/api/2.0/``.
+    An address, ``localhost`` or a host already called ``direct.`` has no such sibling: the
+    endpoint itself serves every role (as a local emulator does).
+    """
+    parts = urllib.parse.urlsplit(api_endpoint)
+    host = parts.hostname or ""
+    if not host or "." not in host or host.startswith("direct.") or _is_address(host):
+        return api_endpoint
+    netloc = parts.netloc.replace(host, f"direct.{host}", 1)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def _is_address(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _credential(found: _Source, key: str, required: bool) -> str | None:

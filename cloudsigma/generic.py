@@ -214,6 +214,12 @@ class Answer:
     def content(self) -> bytes:
         return self.response.content  # type: ignore[no-any-return]
 
+    @property
+    def location(self) -> str | None:
+        """The ``Location`` of the answer as an absolute URL (a 201's is the new object's)."""
+        value = self.response.headers.get("Location")
+        return urllib.parse.urljoin(self.response.url or "", value) if value else None
+
     def objects(self, return_list: bool = False) -> Any:
         """:attr:`data` with ``objects`` unwrapped, as pycloudsigma returned it."""
         return unwrap_objects(self.data, return_list)
@@ -227,6 +233,11 @@ def unwrap_objects(body: Any, return_list: bool = False) -> Any:
             return objects[0]
         return objects
     return body
+
+
+def _endpoint_key(endpoint: str) -> tuple[tuple[str, str, int | None], str]:
+    """What makes two endpoints the same: origin and path, trailing ``/`` aside."""
+    return _origin(endpoint), urllib.parse.urlsplit(endpoint).path.rstrip("/")
 
 
 def _redirect_target(response: Response) -> str | None:
@@ -257,9 +268,14 @@ class GenericClient:
     :param username: the account email.
     :param password: the account password.
     :param login_method: ``basic`` (HTTP basic auth), ``session`` (log in once, then use the
-        session cookie and CSRF token) or ``none``. Left out, config ``login_method`` or basic.
+        session cookie and CSRF token), ``digest`` (HTTP Digest, MD5 with ``qop=auth``) or
+        ``none``. Left out, config ``login_method`` or basic.
     :param request_log_level: log every exchange (redacted) at this level, e.g. ``"DEBUG"``.
     :param ws_endpoint: the websocket URL, e.g. ``wss://direct.zrh.cloudsigma.com/websocket``.
+    :param direct_endpoint: the direct host that takes raw image uploads, e.g.
+        ``https://direct.zrh.cloudsigma.com/api/2.0/`` (config ``direct_endpoint``,
+        ``CLOUDSIGMA_DIRECT_ENDPOINT``); left out, the location's ``upload_url`` (see
+        :attr:`direct_endpoint`).
     :param timeout: a :class:`Timeout`, a ``(connect, read)`` pair or a number for both.
     :param retry: a :class:`Retry` or a number of retries (0 turns retrying off).
     :param verify: TLS verification: True, False or the path of a CA bundle.
@@ -274,6 +290,7 @@ class GenericClient:
 
     LOGIN_METHOD_BASIC = "basic"
     LOGIN_METHOD_SESSION = "session"
+    LOGIN_METHOD_DIGEST = "digest"
     LOGIN_METHOD_NONE = "none"
     LOGIN_METHODS = conf.LOGIN_METHODS
 
@@ -286,6 +303,7 @@ class GenericClient:
         request_log_level: str | int | None = None,
         *,
         ws_endpoint: str | None = None,
+        direct_endpoint: str | None = None,
         timeout: Timeout | float | tuple[float, float] | None = None,
         retry: Retry | int | None = None,
         verify: bool | str | None = None,
@@ -304,6 +322,7 @@ class GenericClient:
             verify=verify,
             deadline=deadline,
             max_response_bytes=max_response_bytes,
+            direct_endpoint=direct_endpoint,
         )
         conf.warn_if_exposed(settings)
         self.settings = settings
@@ -312,6 +331,7 @@ class GenericClient:
         self.username = settings.username
         self.password = settings.password
         self._ws_endpoint = ws_endpoint
+        self._direct_endpoint = settings.direct_endpoint
         self.timeout = settings.timeout
         self.retry = settings.retry
         self.verify: bool | str = settings.verify
@@ -325,11 +345,17 @@ class GenericClient:
         self._login_lock = threading.Lock()
         # Loaded with the first client, not with the module: importing the SDK stays fast.
         from cloudsigma import _isolation
-        from cloudsigma._transport import Environment, new_session
+        from cloudsigma._transport import DigestAuth, Environment, new_session
 
         # Cookies, credentials and hooks stay in this Session; the connections under it are
         # shared with the other clients of the process.
         self._http: Session = new_session(USER_AGENT)
+        # One Digest state per client: the server's nonce is reused by later calls.
+        self._digest = (
+            DigestAuth(self.username or "", self.password or "")
+            if self.login_method == self.LOGIN_METHOD_DIGEST
+            else None
+        )
         self._environment: Environment = Environment()
         self._origin = _isolation.origin(self.api_endpoint)
 
@@ -353,6 +379,33 @@ class GenericClient:
     def ws_endpoint(self) -> str:
         """The websocket URL: the constructor argument, else config ``ws_endpoint``."""
         return self._ws_endpoint or conf.config["ws_endpoint"]
+
+    @property
+    def direct_endpoint(self) -> str:
+        """Where raw image uploads go: the location's direct host, ending in ``/``.
+
+        The constructor argument or config ``direct_endpoint`` if given; else the
+        ``upload_url`` of the location whose ``api_endpoint`` is this client's (asked of
+        ``/locations/`` once); else ``api_endpoint`` with ``direct.`` before its host, as
+        the docs name it.
+        """
+        if self._direct_endpoint is None:
+            self._direct_endpoint = self._located_direct_endpoint()
+        return self._direct_endpoint.rstrip("/") + "/"
+
+    def _located_direct_endpoint(self) -> str:
+        try:
+            locations = self.get("/locations/", query_params={"limit": 0}, return_list=True)
+        except errors.ApiClientError as exc:
+            LOG.info("cannot read /locations/ (%s); deriving the direct host", exc)
+            locations = []
+        wanted = _endpoint_key(self.api_endpoint)
+        for location in locations if isinstance(locations, list) else []:
+            if not isinstance(location, dict) or not isinstance(location.get("upload_url"), str):
+                continue
+            if _endpoint_key(str(location.get("api_endpoint") or "")) == wanted:
+                return str(location["upload_url"])
+        return conf.derive_direct_endpoint(self.api_endpoint)
 
     def close(self) -> None:
         """Close this client's connections: those of the shared pools no other live client uses."""
@@ -399,6 +452,8 @@ class GenericClient:
         }
         if authenticate and self.login_method == self.LOGIN_METHOD_BASIC:
             kwargs["auth"] = (self.username or "", self.password or "")
+        if authenticate and self._digest is not None:
+            kwargs["auth"] = self._digest
         if authenticate and self.login_method == self.LOGIN_METHOD_SESSION and self._csrf_token:
             kwargs["headers"]["X-CSRFToken"] = self._csrf_token
             kwargs["headers"]["Referer"] = self._get_full_url("/")
@@ -995,6 +1050,17 @@ class GenericClient:
     ) -> Any:
         """DELETE ``url`` (with ``data`` as a JSON body for bulk deletes)."""
         return self._request("DELETE", url, data, query_params)
+
+    def options(self, url: str) -> list[str]:
+        """The HTTP methods the API allows on ``url``, from its ``OPTIONS`` answer.
+
+        :raises ApiClientError: the subclass for the status, for a 4xx or 5xx answer.
+        """
+        response = self._send("OPTIONS", url)
+        if response.status_code >= 400:
+            raise self._api_error(response)
+        listed = response.headers.get("Allow") or response.text or ""
+        return [method.strip().upper() for method in listed.split(",") if method.strip()]
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

@@ -46,6 +46,7 @@ __all__ = [
     "MetadataPermissionError",
     "MetadataResponseError",
     "MetadataTimeoutError",
+    "decode_base64_fields",
     "default_device",
 ]
 
@@ -66,6 +67,32 @@ def __getattr__(name: str) -> Any:
     if name in SERIAL_ERROR_NAMES:
         return serial_errors()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def decode_base64_fields(meta: dict[str, Any]) -> dict[str, Any]:
+    """The server's ``meta`` with the values its ``base64_fields`` names decoded to bytes.
+
+    ``base64_fields`` is a comma list of meta keys holding base64 data (such as
+    ``cloudinit-user-data``), as cloud-init reads it; keys it names that ``meta`` lacks are
+    skipped. ``meta`` itself is not changed.
+
+    :raises MetadataResponseError: for a named value that is not base64, naming its key.
+    """
+    import base64
+    import binascii
+
+    decoded = dict(meta)
+    names = str(meta.get("base64_fields") or "").split(",")
+    for name in (n.strip() for n in names):
+        if not name or name not in meta:
+            continue
+        try:
+            decoded[name] = base64.b64decode(str(meta[name]), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise MetadataResponseError(
+                f"meta key {name!r} is listed in base64_fields but is not base64 ({exc})"
+            ) from exc
+    return decoded
 
 
 def _error(name: str, message: str, device: str, path: str) -> MetadataError:

@@ -190,6 +190,10 @@ class ResourceBase:
         url = self._get_url() if uuid is None else self._object_url(uuid)
         return self.c.get(url, return_list=False)
 
+    def allowed_methods(self, uuid: str | None = None) -> builtins.list[str]:
+        """The HTTP methods the API allows on the collection, or on one of its objects."""
+        return self.c.options(self._get_url() if uuid is None else self._object_url(uuid))
+
     def get_schema(self) -> Any:
         """The resource's schema."""
         return self.c.get(self._get_url() + "schema")
@@ -422,6 +426,27 @@ class Drive(ResourceBase):
     def resize(self, uuid: str, data: Payload | None = None) -> Any:
         """Resize a drive to ``data['size']`` (it must not be mounted on a running server)."""
         return self._action(uuid, "resize", data or {})
+
+    def upload_image(
+        self,
+        path: str | os.PathLike[str],
+        name: str | None = None,
+        progress: Callable[[int, int], Any] | None = None,
+    ) -> Any:
+        """Upload an image file as a new drive, in one raw POST to the direct host.
+
+        The documented upload: streamed from the file, Basic authentication, sent to the
+        client's ``direct_endpoint`` (the location's ``upload_url``). For a resumable
+        upload in chunks, use :class:`cloudsigma.resumable_upload.Upload`.
+
+        :param name: the drive's name (default: the file's name).
+        :param progress: called as ``progress(sent, total)`` in bytes.
+        :returns: the new drive, once ``unmounted``.
+        :raises UploadError: for an empty or unreadable file, or a refused upload.
+        """
+        from cloudsigma.direct_upload import upload_image
+
+        return upload_image(self.c, path, name, progress)
 
     def set_scheduler(self, uuid: str, scheduler_uuid: str | None) -> Any:
         """Put the drive under a backup scheduler (``None`` takes it off its scheduler).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import typing
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from emulator_support import GIB
 
-from cloudsigma import errors, payloads, resource
+from cloudsigma import errors, metadata, payloads, resource
 
 #: An OpenSSH ed25519 public key (the private half was thrown away).
 PUBLIC_KEY = (
@@ -293,3 +294,62 @@ def test_typed_payloads_are_plain_dicts_at_run_time(connect, drive):
     fetched: payloads.DriveDict = connect(resource.Drive).get(drive["uuid"])
     assert type(fetched) is dict
     assert fetched["status"] == "unmounted"
+
+
+# --- logins and answer formats ------------------------------------------------------------
+
+
+def test_digest_login_against_the_emulator(connect, emu):
+    drives = connect(resource.Drive, login_method="digest")
+    created = drives.create({"name": "digest", "size": GIB, "media": "disk"})
+    assert [d["uuid"] for d in drives.list()] == [created["uuid"]]
+    assert drives.c.resp.request.headers["Authorization"].startswith("Digest ")
+    journal = [entry["status"] for entry in emu.journal]
+    assert journal.count(401) == 1  # one challenge, then the nonce is reused
+
+
+def test_gzipped_answers_are_decoded(connect, drive):
+    drives = connect(resource.Drive)
+    listed = drives.list_detail()
+    assert drives.c.resp.headers["Content-Encoding"] == "gzip"
+    assert [d["uuid"] for d in listed] == [drive["uuid"]]
+
+
+def test_allowed_methods_of_a_collection_and_an_object(connect, drive):
+    drives = connect(resource.Drive)
+    assert {"GET", "POST", "DELETE", "OPTIONS"} <= set(drives.allowed_methods())
+    assert {"GET", "PUT", "DELETE"} <= set(drives.allowed_methods(drive["uuid"]))
+    assert "DELETE" not in connect(resource.Profile).allowed_methods()
+
+
+def test_allowed_methods_raise_the_api_error_of_a_refused_call(connect, emu):
+    drives = connect(resource.Drive, retry=0)
+    emu.set_faults("seed=1,503=1")
+    try:
+        with pytest.raises(errors.ServerError) as refused:
+            drives.allowed_methods()
+    finally:
+        emu.set_faults(None)
+    assert refused.value.status_code == 503
+    assert refused.value.error_type == "concurrency"
+
+
+# --- the server context -------------------------------------------------------------------
+
+
+def test_base64_fields_of_the_meta_are_decoded(connect, emu):
+    user_data = b"#cloud-config\npackages: [htop]\n\x00\xff"
+    encoded = base64.b64encode(user_data).decode()
+    server = connect(resource.Server).create(
+        {
+            "name": "ctx",
+            "cpu": 1000,
+            "mem": GIB,
+            "vnc_password": "x",
+            "meta": {"cloudinit-user-data": encoded, "base64_fields": "cloudinit-user-data"},
+        }
+    )
+    meta = metadata.GetServerMetadata(device=emu.serial_device(server["uuid"])).get("/meta")
+    decoded = metadata.decode_base64_fields(meta)
+    assert decoded["cloudinit-user-data"] == user_data
+    assert meta["cloudinit-user-data"] == encoded  # the answer itself is left alone

@@ -55,6 +55,7 @@ class Api:
         self.keypairs = resource.Keypairs(*client_args)
         self.pubkeys = resource.Pubkeys(*client_args)
         self.backupschedulers = resource.BackupSchedulers(*client_args)
+        self.locations = resource.Locations(*client_args)
         if wait_policy is not None:
             for collection in self.resources():
                 collection.wait_policy = wait_policy

@@ -235,7 +235,7 @@ def test_repr_shows_no_password() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"login_method": "digest"}, "login_method 'digest'"),
+        ({"login_method": "kerberos"}, "login_method 'kerberos'"),
         ({"request_log_level": "LOUD"}, "request_log_level 'LOUD'"),
     ],
 )

@@ -16,7 +16,7 @@ import time
 
 from aiohttp import web
 
-from ..models.errors import ApiError, permission
+from ..models.errors import ApiError, permission, validation
 
 ROLE = web.AppKey("role", str)
 #: One listener for everything.
@@ -55,29 +55,23 @@ class HostRoles:
         if not strict or role == ALL:
             return None
         if role == API_HOST and handler == "simple_upload":
-            return ApiError(
-                405,
-                "validation",
+            return validation(
                 "the raw upload is served by the direct host, not the API host: send it to "
-                f"{self.direct_url}/api/2.0/drives/upload/ (the location's upload_url)",
+                f"{self.direct_url}/api/2.0/drives/upload/ (the location's upload_url)"
             )
         if role == DIRECT_HOST and handler not in DIRECT_HANDLERS:
-            return ApiError(
-                404,
-                "notexist",
+            return validation(
                 "the direct host serves raw uploads, downloads and the websocket only; send "
-                f"API calls to {self.api_url}/api/2.0/ (the location's api_endpoint)",
+                f"API calls to {self.api_url}/api/2.0/ (the location's api_endpoint)"
             )
         return None
 
     def websocket_refusal(self, role: str, strict: bool) -> ApiError | None:
         """The error for a websocket opened on the API host in strict mode, else None."""
         if strict and role == API_HOST:
-            return ApiError(
-                404,
-                "notexist",
+            return validation(
                 f"the websocket is served by the direct host: connect to "
-                f"{(self.direct_url or '').replace('http', 'ws', 1)}/websocket",
+                f"{(self.direct_url or '').replace('http', 'ws', 1)}/websocket"
             )
         return None
 

@@ -17,6 +17,7 @@ from typing import Any, cast
 from .models import fields
 from .models.drives import Drives, Jobs
 from .models.errors import ApiError, permission, validation
+from .models.hosts import VmwareServers
 from .models.kernel import API, Account, Collection, now, ref
 from .models.network import Ips, Vlans
 from .models.servers import Servers
@@ -85,6 +86,8 @@ class Backend:
         #: The cpu type of a server created without one (the schema says amd; the cloud where
         #: pycloudsigma's tests ran counted such servers as intel).
         self.default_cpu_type = "amd"
+        #: Switches of the VPC and zone API calls (404 when off), shown by /cloud_status/.
+        self.features: dict[str, bool] = {"vpc": True, "host_availability_zones": True}
         self._dynamic = 0
         self._counter = 1000
 
@@ -109,6 +112,10 @@ class Backend:
     @property
     def jobs(self) -> Jobs:
         return cast(Jobs, self.collections["jobs"])
+
+    @property
+    def vmware_servers(self) -> VmwareServers:
+        return cast(VmwareServers, self.collections["vmware_servers"])
 
     @property
     def ips(self) -> Ips:

@@ -15,8 +15,8 @@ from .models.billing import (
     UsageSamples,
 )
 from .models.drives import Drives, DriveUsers, InitUpload, Jobs, LibDrives
-from .models.hosts import BServers, Locations
-from .models.kernel import Aggregate, Collection, generic
+from .models.hosts import BServers, Locations, VmwareServers
+from .models.kernel import Aggregate, Collection
 from .models.network import Acls, FirewallPolicies, Ips, Keypairs, Pubkeys, Tags, Vlans
 from .models.notifications import NotificationContacts, NotificationPreferences
 from .models.servers import Servers
@@ -29,6 +29,7 @@ from .models.singletons import (
     Profile,
 )
 from .models.snapshots import BackupSchedulers, RemoteSnapshots, Snapshots
+from .models.vpc import HostAllocationPools, HostAvailabilityZones, Nodes, Vpcs
 from .models.vrouters import PARTS, VirtualRouters
 
 COLLECTIONS: tuple[type[Collection], ...] = (
@@ -69,11 +70,11 @@ COLLECTIONS: tuple[type[Collection], ...] = (
     type("BurstUsage", (Usage,), {"name": "burstusage"}),
     type("DailyBurstUsage", (Usage,), {"name": "dailyburstusage"}),
     BackupSchedulers,
-    generic("hostallocationpools"),
-    generic("hostavailabilityzones"),
-    generic("nodes"),
-    generic("vpc"),
-    generic("vmware_servers", operations={"list": 200, "get": 200}),
+    HostAllocationPools,
+    HostAvailabilityZones,
+    Nodes,
+    Vpcs,
+    VmwareServers,
     VirtualRouters,
     *PARTS,
 )

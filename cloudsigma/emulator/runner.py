@@ -277,6 +277,13 @@ class Emulator:
         """Add another account (isolated from the others)."""
         return self.call(self.backend.create_account, email, password)
 
+    def add_vmware_server(self, email: str | None = None, **values: Any) -> dict:
+        """Give an account (default: the default one) a VMware server; ``values`` are the
+        fields of ``/vmware_servers/`` (``cores_per_socket``, ``cpus``, ``deployed``,
+        ``description``, ``enabled`` and ``memory`` are required)."""
+        account = self.account(email)
+        return self.call(self.backend.vmware_servers.add, account, values)
+
     def account(self, email: str | None = None) -> Account:
         """The account with ``email`` (default: the default account)."""
         return self.backend.by_email[(email or self.username).lower()]

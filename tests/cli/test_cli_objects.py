@@ -127,17 +127,19 @@ def test_vpc_link_and_unlink_a_node(cli):
     vpcs.resource_name = "vpc"
     nodes = resource.ResourceBase()
     nodes.resource_name = "nodes"
-    # the emulator keeps VPCs and nodes as plain objects; the API sells them as subscriptions
-    vpc = vpcs.create({"name": "prod-vpc", "description": "", "nodes": []})
-    node = nodes.create({"name": "host-1", "status": "unassigned"})
-    linked = cli("vpc", "link-node", "prod-vpc", "host-1", "-o", "json").expect(0).json()
+    # VPCs and dedicated hosts are bought, as on the API
+    for bought in ("vpc", "dedicated_host_6148"):
+        resource.Subscriptions().create({"resource": bought, "amount": 1, "period": "1 month"})
+    vpc = vpcs.update(vpcs.list()[0]["uuid"], {"name": "prod-vpc"})
+    node = nodes.list()[0]
+    linked = cli("vpc", "link-node", "prod-vpc", node["uuid"], "-o", "json").expect(0).json()
     assert [ref["uuid"] if isinstance(ref, dict) else ref for ref in linked["nodes"]] == [
         node["uuid"]
     ]
     table = cli("vpc", "list").expect(0)
     assert table.lines()[0].split()[:4] == ["UUID", "NAME", "STATUS", "NODES"]
     assert "prod-vpc" in table.stdout
-    twice = cli("vpc", "link-node", "prod-vpc", "host-1").expect(1)
+    twice = cli("vpc", "link-node", "prod-vpc", node["uuid"]).expect(1)
     assert "already in VPC" in twice.stderr
     unlinked = cli("vpc", "unlink-node", vpc["uuid"], node["uuid"], "-o", "yaml").expect(0)
     assert unlinked.yaml()["nodes"] == []

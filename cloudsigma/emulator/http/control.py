@@ -60,6 +60,7 @@ class Control:
             "create_account": self.create_account,
             "strict": self.strictness,
             "set_strict": self.set_strictness,
+            "add_vmware_server": self.add_vmware_server,
         }
         self._reset = reset
 
@@ -120,3 +121,14 @@ class Control:
     def list_accounts(self, body: dict) -> web.Response:
         accounts = [{"uuid": a.uuid, "email": a.email} for a in self.backend.accounts.values()]
         return json_response(200, {"objects": accounts})
+
+    def add_vmware_server(self, body: dict) -> web.Response:
+        """Give the account ``email`` (default: the first one) a VMware server."""
+        email = fields.text(body, "email", None)
+        account = self.backend.by_email.get((email or "").lower()) if email else None
+        if account is None and email is None and self.backend.accounts:
+            account = next(iter(self.backend.accounts.values()))
+        if account is None:
+            raise validation(f"no account with email {email!r}", "email")
+        values = {k: v for k, v in body.items() if k != "email"}
+        return json_response(201, self.backend.vmware_servers.add(account, values))

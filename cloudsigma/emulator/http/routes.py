@@ -51,6 +51,7 @@ CONTROL = {
     ("POST", "accounts"): "create_account",
     ("GET", "strict"): "strict",
     ("POST", "strict"): "set_strict",
+    ("POST", "vmware_servers"): "add_vmware_server",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import re
 from collections.abc import Mapping
@@ -12,6 +13,7 @@ from . import fields
 from .errors import payment, validation
 from .kernel import Account, Collection, iso, new_uuid, now, query
 from .network import Ips, Vlans
+from .vpc import NODE_RESOURCES, VPC_RESOURCES, Nodes, Vpcs
 
 SUBSCRIBABLE = (
     "dssd",
@@ -28,23 +30,41 @@ SUBSCRIBABLE = (
     "virtual_private_cloud",
     "backup",
     "sms",
+    "intel_cpu",
+    "intel_mem",
+    *NODE_RESOURCES,
 )
-#: Minimum subscription periods per resource (the vpc one is seen in the acceptance tests).
-MIN_PERIOD_DAYS = {"vpc": 30, "virtual_private_cloud": 30}
 UNIT_PRICE = Decimal("0.01")
+#: Resources whose subscription brings one object (an IP, a VLAN, a VPC, a dedicated host):
+#: an amount of n makes n subscriptions.
+ONE_OBJECT_EACH = ("ip", "vlan", *VPC_RESOURCES, *NODE_RESOURCES)
+#: Resources whose subscriptions last at least one calendar month (a 27-day ``vpc``
+#: subscription answered 400 on the live API).
+MONTH_MINIMUM = VPC_RESOURCES
 
 
-def parse_period(text: str) -> datetime.timedelta:
-    """``"1 month"``, ``"30 days"``, ``"2 years"`` ... as a timedelta (months are 30 days).
+def add_months(moment: datetime.datetime, months: int) -> datetime.datetime:
+    """``moment`` moved by whole calendar months (the day clamped to the month's length)."""
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+def shift(moment: datetime.datetime, period: str, sign: int = 1) -> datetime.datetime:
+    """``moment`` plus (``sign`` -1: minus) a period text: ``"1 month"``, ``"30 days"``,
+    ``"2 years"``, ``"12 hours"``, ``"3 weeks"``; months and years are calendar ones.
 
     :raises ApiError: 400 validation for text it cannot read.
     """
-    match = re.fullmatch(r"\s*(\d+)\s*(hour|day|week|month|year)s?\s*", str(text))
+    match = re.fullmatch(r"\s*(\d+)\s*(hour|day|week|month|year)s?\s*", str(period))
     if not match:
-        raise validation(f"period must look like '1 month' or '30 days', got {text!r}", "period")
-    amount, unit = int(match.group(1)), match.group(2)
-    days = {"hour": 1 / 24, "day": 1, "week": 7, "month": 30, "year": 365}[unit] * amount
-    return datetime.timedelta(days=days)
+        raise validation(f"period must look like '1 month' or '30 days', got {period!r}", "period")
+    amount, unit = int(match.group(1)) * sign, match.group(2)
+    if unit in ("month", "year"):
+        return add_months(moment, amount * (12 if unit == "year" else 1))
+    hours = {"hour": 1, "day": 24, "week": 24 * 7}[unit] * amount
+    return moment + datetime.timedelta(hours=hours)
 
 
 def parse_time(values: dict, key: str) -> datetime.datetime | None:
@@ -90,9 +110,9 @@ def timespan(values: dict) -> tuple[datetime.datetime, datetime.datetime]:
         start = previous_noon(start)
     end = parse_time(values, "end_time")
     if end is None:
-        end = start + parse_period(values["period"])
+        end = shift(start, values["period"])
     elif "period" in given and "start_time" not in given:
-        start = end - parse_period(values["period"])
+        start = shift(end, values["period"], -1)
     if end <= start:
         raise validation("end_time must be after start_time", "end_time")
     return start, next_noon(end)
@@ -142,9 +162,9 @@ class Subscriptions(Collection):
             raise validation(f"unknown resource {resource!r}", "resource")
         amount = fields.integer(values, "amount", 1, minimum=1)
         start, end = timespan(values)
-        if end - start < datetime.timedelta(days=MIN_PERIOD_DAYS.get(resource, 0)):
+        if resource in MONTH_MINIMUM and end < add_months(start, 1):
             raise validation(
-                f"a {resource} subscription needs at least {MIN_PERIOD_DAYS[resource]} days",
+                f"a {resource} subscription lasts at least one month; it would end {iso(end)}",
                 "period",
             )
         price = (UNIT_PRICE * Decimal(max(1, (end - start).days))).quantize(Decimal("0.0001"))
@@ -188,7 +208,7 @@ class Subscriptions(Collection):
             raise validation("at most 500 subscriptions per request", "objects")
         expanded: list[Any] = []
         for item in items:
-            if isinstance(item, dict) and item.get("resource") in ("ip", "vlan"):
+            if isinstance(item, dict) and item.get("resource") in ONE_OBJECT_EACH:
                 count = fields.integer(item, "amount", 1, minimum=1)
                 expanded.extend(dict(item, amount=1) for _ in range(count))
             else:
@@ -209,6 +229,11 @@ class Subscriptions(Collection):
         self.backend.register(self.name, values["id"], account)
         if values["resource"] in ("ip", "vlan"):
             values["subscribed_object"] = self.add_network(account, values)
+        elif values["resource"] in VPC_RESOURCES:
+            values["subscribed_object"] = self.sibling("vpc", Vpcs).add(account, values)["uuid"]
+        elif values["resource"] in NODE_RESOURCES:
+            node = self.sibling("nodes", Nodes).add(account, values)
+            values["subscribed_object"] = node["uuid"]
         self.charge(account, Decimal(values["price"]), values)
         self.backend.emit(account, self.name, values)
         return values
@@ -526,6 +551,8 @@ def usage_of(account: Account) -> list[tuple[str, str, int]]:
         if drive["runtime"].get("is_ephemeral") and not on_powered:
             continue
         used.append((drive["uuid"], drive["storage_type"], drive["size"]))
+    used.extend((vpc["uuid"], "vpc", 1) for vpc in account.objects["vpc"].values())
+    used.extend((node["uuid"], node["resource"], 1) for node in account.objects["nodes"].values())
     return used
 
 

@@ -1,9 +1,11 @@
-"""Where servers run: the locations, and backfilling servers (not enabled here)."""
+"""Where servers run: the locations, backfilling servers (not enabled here) and the VMware
+servers of the account's VMware organisation."""
 
 from __future__ import annotations
 
+from . import fields
 from .errors import permission
-from .kernel import Account, Collection
+from .kernel import Account, Collection, new_uuid
 
 
 class Locations(Collection):
@@ -42,3 +44,40 @@ class BServers(Collection):
 
     def prepare(self, account: Account, values: dict) -> dict:
         raise permission("backfilling servers are not enabled for this account")
+
+
+class VmwareServers(Collection):
+    """``/vmware_servers/`` (beta): VMware servers of the account's VMware organisation.
+
+    The API only lists them: they are made in VMware, not through this API. The emulator adds
+    them through :meth:`add` (``emu.add_vmware_server``, ``POST /_emulator/vmware_servers/``).
+    """
+
+    name = "vmware_servers"
+    operations = {"list": 200, "get": 200}
+
+    def add(self, account: Account, values: dict) -> dict:
+        """Store a VMware server checked against the schema's required fields.
+
+        :raises ApiError: 400 ``validation`` naming a missing or mistyped field.
+        """
+        uuid = new_uuid()
+        server = {
+            "cores_per_socket": fields.integer(values, "cores_per_socket", minimum=1),
+            "cpus": fields.integer(values, "cpus", minimum=1),
+            "deployed": fields.boolean(values, "deployed"),
+            "description": fields.text(values, "description"),
+            "enabled": fields.boolean(values, "enabled"),
+            "memory": fields.integer(values, "memory", minimum=1),
+            "name": fields.text(values, "name", None),
+            "powered": fields.boolean(values, "powered", False),
+            "organisation": fields.text(values, "organisation", account.uuid),
+            "disk": fields.sequence(values, "disk", []),
+            "media": fields.sequence(values, "media", []),
+            "nics": fields.sequence(values, "nics", []),
+            "resource_uri": self.uri(uuid),
+            "uuid": uuid,
+        }
+        self.store(account)[uuid] = server
+        self.backend.register(self.name, uuid, account)
+        return server

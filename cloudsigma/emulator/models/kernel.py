@@ -564,6 +564,7 @@ class Aggregate(Protocol):
     vrouter_style: str
     guests_answer_acpi: bool
     default_cpu_type: str
+    features: dict[str, bool]
     base_url: str
     direct_url: str
     host: str

@@ -20,6 +20,7 @@ TAGGABLE = (
     "keypairs",
     "fwpolicies",
     "acls",
+    "vpc",
 )
 PERMISSIONS = ("LIST", "EDIT", "CLONE", "ATTACH", "START", "STOP", "OPEN_VNC")
 

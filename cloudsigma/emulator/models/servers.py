@@ -15,6 +15,7 @@ from .errors import payment, permission, validation
 from .kernel import OPERATIONS, Account, Collection, iso, new_uuid, query, ref
 from .network import Ips, Vlans
 from .placement import avoided_uuids
+from .vpc import HostAllocationPools, HostAvailabilityZones, Vpcs
 
 DEVICES = ("virtio", "ide", "scsi", "sata")
 CPU_TYPES = ("amd", "intel", "vmware", "sparc_t4", "sparc_t5")
@@ -203,6 +204,34 @@ class Servers(Collection):
         claimed.add(ip["uuid"])
         return {"conf": "static", "ip": ref("ips", ip["uuid"])}
 
+    def check_allocation_pool(self, account: Account, values: dict) -> str | None:
+        """``allocation_pool``: null, a host availability zone or one of the account's host
+        allocation pools (the pool of a VPC: the server then runs on its dedicated hosts)."""
+        pool = fields.text(values, "allocation_pool", None)
+        if pool is None:
+            return None
+        zones = self.sibling("hostavailabilityzones", HostAvailabilityZones)
+        pools = self.sibling("hostallocationpools", HostAllocationPools)
+        if self.backend.features.get("host_availability_zones") and pool in zones.store(account):
+            return pool
+        if self.backend.features.get("vpc") and pool in pools.store(account):
+            return pool
+        raise validation(
+            f"allocation_pool {pool!r} is neither a host availability zone nor a host "
+            "allocation pool of this account",
+            "allocation_pool",
+        )
+
+    def check_dedicated_hosts(self, account: Account, server: dict) -> None:
+        """:raises ApiError: 403 when the server is to run in a VPC without dedicated hosts."""
+        pool = server.get("allocation_pool")
+        vpc = None if pool is None else self.sibling("vpc", Vpcs).of_pool(account, pool)
+        if vpc is not None and not vpc["nodes"]:
+            raise permission(
+                f"VPC {vpc['uuid']} has no dedicated host to run server {server['uuid']}; "
+                "link a node to it first"
+            )
+
     def check_pubkeys(self, account: Account, values: Any) -> list[dict]:
         if not isinstance(values, list):
             raise validation("pubkeys must be a list of keypair uuids", "pubkeys")
@@ -225,7 +254,7 @@ class Servers(Collection):
             "hypervisor": fields.choice(values, "hypervisor", HYPERVISORS, "kvm"),
             "cpu_model": fields.text(values, "cpu_model", None),
             "context": fields.boolean(values, "context", True),
-            "allocation_pool": fields.text(values, "allocation_pool", None),
+            "allocation_pool": self.check_allocation_pool(account, values),
             "meta": fields.meta(values),
             "requirements": fields.sequence(values, "requirements", []),
             "pubkeys": self.check_pubkeys(account, values.get("pubkeys", [])),
@@ -315,7 +344,7 @@ class Servers(Collection):
             "smp": fields.integer,
             "context": fields.boolean,
             "cpu_model": lambda v, k: fields.text(v, k, None),
-            "allocation_pool": lambda v, k: fields.text(v, k, None),
+            "allocation_pool": lambda v, k: self.check_allocation_pool(account, v),
             "requirements": fields.sequence,
         }
         simple.update({key: fields.boolean for key in BOOL_FIELDS})
@@ -404,6 +433,7 @@ class Servers(Collection):
         methods = self.backend.capabilities["servers"]["start_methods"]
         fields.choice(body, "allocation_method", methods, None)
         self.check_startable(account, server)
+        self.check_dedicated_hosts(account, server)
         avoided = self.running_uuids(account, avoided_uuids(avoid))
         placement.place(account.placement, server["uuid"], self.hosts_of(account, avoided))
         self.backend.set_status(account, "servers", server, "starting")

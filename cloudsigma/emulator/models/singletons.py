@@ -118,7 +118,8 @@ class CloudStatus(Singleton):
     def read(self, account: Account | None) -> dict:
         """The flags as ``account`` sees them (``None``: a visitor without credentials)."""
         status: dict[str, Any] = {
-            flag: resource in self.backend.collections for flag, resource in CLOUD_FEATURES.items()
+            flag: resource in self.backend.collections and self.backend.features.get(flag, True)
+            for flag, resource in CLOUD_FEATURES.items()
         }
         status.update(
             free_tier={"dssd": 0, "mem": 0},

@@ -24,6 +24,7 @@ from .models.servers import Servers
 from .models.snapshots import Snapshots
 from .models.statemachine import Transitions
 from .models.storage import DriveImage
+from .models.tunnels import Tunnels
 from .models.uploads import UploadProgress
 from .registry import build_collections
 
@@ -63,6 +64,8 @@ class Backend:
         self.direct_url = self.base_url
         self.host = "127.0.0.1"
         self.listeners: list[Callable[[Account, dict], None]] = []
+        #: The open VNC tunnels (their listener is attached by the HTTP side).
+        self.tunnels = Tunnels()
         self.images: dict[str, DriveImage] = {}
         self.collections: dict[str, Collection] = build_collections(self)
         self._init_state()
@@ -315,8 +318,9 @@ class Backend:
             image.close()
 
     def close(self) -> None:
-        """Release every temporary file and pending change."""
+        """Release every temporary file, pending change and VNC tunnel."""
         self.transitions.clear()
+        self.tunnels.close_all()
         for uuid in list(self.images):
             self.drop_image(uuid)
 

@@ -33,6 +33,7 @@ from .responses import error_response
 from .routes import BASIC_ONLY, LITERAL_ROOTS, is_public, match_route
 from .strict import RequestChecks, collect_warnings
 from .transfers import Transfers
+from .vnc import VncListeners
 
 LOG = logging.getLogger("cloudsigma.emulator")
 
@@ -125,12 +126,20 @@ class ApiServer:
         app.on_response_prepare.append(self.add_request_id)
         app.on_startup.append(self.on_startup)
         app.on_shutdown.append(self.websockets.close_all)
+        app.on_shutdown.append(self.close_tunnels)
         return app
 
     async def on_startup(self, app: web.Application) -> None:
         loop = asyncio.get_running_loop()
         self.websockets.start(loop)
         self.backend.transitions.attach(loop.call_later)
+        if self.backend.tunnels.listener is None:
+            self.backend.tunnels.listener = VncListeners(loop, lambda: self.backend.host)
+
+    async def close_tunnels(self, app: web.Application) -> None:
+        """Close the VNC tunnels and forget their listener (it belongs to this loop)."""
+        self.backend.tunnels.close_all()
+        self.backend.tunnels.listener = None
 
     async def add_request_id(self, request: web.Request, response: web.StreamResponse) -> None:
         response.headers["X-REQUEST-ID"] = f"{self._id_prefix}{next(self._request_ids):08x}"

@@ -17,6 +17,7 @@ from . import fields
 from .errors import ApiError, notexist, permission, validation
 from .statemachine import Transitions
 from .storage import DriveImage
+from .tunnels import Tunnels
 from .uploads import UploadProgress
 
 API = "/api/2.0/"
@@ -560,6 +561,7 @@ class Aggregate(Protocol):
     uploads: dict[str, UploadProgress]
     origins: dict[str, dict]
     transitions: Transitions
+    tunnels: Tunnels
     has_acls: bool
     vrouter_style: str
     guests_answer_acpi: bool

@@ -494,6 +494,7 @@ class Servers(Collection):
     def power_off(self, account: Account, server: dict) -> None:
         self.backend.audit(account, self, server, "stop", "")
         account.placement.pop(server["uuid"], None)
+        self.backend.tunnels.close(server["uuid"])  # the tunnel lives until the guest stops
         server["runtime"] = None
         for item in server["nics"] + server["drives"]:
             item["runtime"] = None
@@ -593,14 +594,19 @@ class Servers(Collection):
             )
 
     def open_vnc(self, account: Account, uuid: str, body: dict) -> dict:
+        """Open the server's VNC tunnel (a second call while it is open gives the same URL).
+        A VNC client logs in there with the server's ``vnc_password``."""
         server = self.find(account, uuid, "OPEN_VNC")
         self.require_running(server, "open_vnc")
-        url = f"vnc://{self.backend.host}:{random.randrange(40000, 60000)}"
+        port = self.backend.tunnels.open(
+            server["uuid"], lambda: server["vnc_password"], server["name"]
+        )
         self.backend.audit(account, self, server, "open_vnc", "")
-        return self.answer("open_vnc", server, vnc_url=url)
+        return self.answer("open_vnc", server, vnc_url=f"vnc://{self.backend.host}:{port}")
 
     def close_vnc(self, account: Account, uuid: str, body: dict) -> dict:
         server = self.find(account, uuid, "OPEN_VNC")
+        self.backend.tunnels.close(server["uuid"])
         self.backend.audit(account, self, server, "close_vnc", "")
         return self.answer("close_vnc", server)
 

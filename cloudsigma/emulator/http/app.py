@@ -257,9 +257,20 @@ class Listener:
         return [] if self._runner is None else list(self._runner.addresses)
 
     async def close(self) -> None:
-        """Stop listening, closing open websockets first."""
-        if self._runner is not None:
-            await self._runner.cleanup()
+        """Stop listening, closing open websockets first.
+
+        Connections still open are then cut: under TLS a closed connection waits for its
+        peer's close_notify, which a client gone away never sends, and the loop ends before
+        that wait would (the socket would be left unclosed).
+        """
+        if self._runner is None:
+            return
+        server = self._runner.server
+        transports = [c.transport for c in list(server.connections)] if server else []
+        await self._runner.cleanup()
+        for transport in transports:
+            if transport is not None:
+                transport.abort()
 
 
 def options(backend: Backend, segments: list[str]) -> web.Response:

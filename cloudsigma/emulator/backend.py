@@ -147,7 +147,10 @@ class Backend:
 
     def authenticate(self, email: str, password: str) -> Account | None:
         account = self.by_email.get(email.lower())
-        if account is None or not secrets.compare_digest(account.password, password):
+        # compared as bytes: compare_digest refuses str with letters beyond ASCII
+        if account is None or not secrets.compare_digest(
+            account.password.encode("utf-8"), password.encode("utf-8")
+        ):
             return None
         return account
 

@@ -46,6 +46,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "~/.cloudsigma.conf (or $CLOUDSIGMA_CONFIG) instead of the local emulator; "
         "CLOUDSIGMA_LIVE=1 does the same",
     )
+    parser.addoption(
+        "--record",
+        metavar="DIR",
+        default=None,
+        help="write every API exchange of the integration tests, without secrets, to "
+        "DIR/exchanges.jsonl (replay it with python -m tests.conformance.report --against DIR)",
+    )
 
 
 def live_requested(config: pytest.Config) -> bool:

@@ -2,6 +2,10 @@
 
 Starts an emulator, replays every scenario, and prints how many of the corpus records are
 covered and agree, every disagreement, and the excluded and out-of-scope records with reasons.
+
+With ``--against DIR`` it replays instead a recording made by
+``pytest tests/integration --live --record DIR`` (see :mod:`.parity`) and prints every
+difference between the recorded answers and the emulator's.
 """
 
 from __future__ import annotations
@@ -9,7 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
+from .parity import parity_summary, print_parity
 from .replay import load_records
 from .runner import ConformanceRun, started_emulator
 from .scenarios import EXCLUDED, PARTIAL, out_of_scope
@@ -73,14 +79,26 @@ def print_summary(summary: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument(
+        "--against",
+        metavar="DIR",
+        type=Path,
+        help="replay the recording in DIR (pytest tests/integration --live --record DIR) "
+        "instead of the corpus",
+    )
     args = parser.parse_args(argv)
-    summary = build_summary()
+    if args.against is not None and not (args.against / "exchanges.jsonl").is_file():
+        parser.error(f"{args.against} has no exchanges.jsonl (record one with --record DIR)")
+    summary = parity_summary(args.against) if args.against else build_summary()
+    failures = summary["differences"] if args.against else summary["disagreements"]
     if args.json:
         json.dump(summary, sys.stdout, indent=2)
         print()
+    elif args.against:
+        print_parity(summary)
     else:
         print_summary(summary)
-    return 0 if not summary["disagreements"] else 1
+    return 0 if not failures else 1
 
 
 if __name__ == "__main__":

@@ -20,8 +20,37 @@ if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
 from integration_support import GIB, Api, ResourceTracker, unique_name  # noqa: E402
+from recording import Recorder, recording  # noqa: E402
 
 from cloudsigma.policies import WaitPolicy
+
+
+@pytest.fixture(scope="session", autouse=True)
+def exchange_recorder(
+    pytestconfig: pytest.Config, live: bool, request: pytest.FixtureRequest
+) -> Iterator[Recorder | None]:
+    """With ``--record DIR``: every API exchange of the run, written redacted at the end."""
+    directory = pytestconfig.getoption("--record")
+    if not directory:
+        yield None
+        return
+    if live:
+        from cloudsigma.conf import config
+
+        endpoint = config["api_endpoint"]
+    else:
+        endpoint = request.getfixturevalue("cloudsigma_emulator_server").api_endpoint
+    recorder = Recorder(endpoint.split("/api/2.0", 1)[0])
+    with recording(recorder):
+        yield recorder
+    recorder.write(Path(directory))
+
+
+@pytest.fixture(autouse=True)
+def recorded_test(exchange_recorder: Recorder | None, request: pytest.FixtureRequest) -> None:
+    """Label the recorded exchanges with the test that made them."""
+    if exchange_recorder is not None:
+        exchange_recorder.test = request.node.nodeid
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ names the defect and the libcloud source line that causes it (checked to exist b
 from __future__ import annotations
 
 import inspect
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,6 +212,9 @@ def test_vnc_tunnel_opens_on_a_running_node_and_closes(libcloud_driver, tls_emul
     url = libcloud_driver.ex_open_vnc_tunnel(node)
 
     assert url.startswith(f"vnc://{tls_emulator.public_host}:")
+    host, port = url[len("vnc://") :].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as vnc:
+        assert vnc.recv(12) == b"RFB 003.008\n"  # a VNC server answers at the URL
     assert libcloud_driver.ex_close_vnc_tunnel(node) is True
     audited = [entry["action"] for entry in tls_emulator.account().logs]
     assert audited[-2:] == ["open_vnc", "close_vnc"]

@@ -1,7 +1,8 @@
 """Fixtures of the third-party client tests: one TLS emulator for the run, reset per test.
 
 The clients under test were written elsewhere and run unchanged; they reach the emulator
-over HTTPS with its throw-away CA, as they would reach the cloud.
+over HTTPS with its throw-away CA, as they would reach the cloud. The emulator is strict, so a
+filter, parameter or body field they send that the API would ignore fails their case.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ def tls_emulator_server() -> Iterator[Emulator]:
 
 @pytest.fixture
 def tls_emulator(tls_emulator_server: Emulator) -> Emulator:
-    """The session's HTTPS emulator, reset before the test."""
+    """The session's HTTPS emulator, reset and strict before the test."""
     tls_emulator_server.transition_delay = 0
-    tls_emulator_server.strict = False
+    tls_emulator_server.strict = True
     tls_emulator_server.reset()
     return tls_emulator_server
 

@@ -22,6 +22,9 @@ from cloudsigma.policies import WaitPolicy
 
 __all__ = ["DEFAULT_STORED_WAIT", "ImageReader", "upload_image"]
 
+# The resources build on this module (Drive.upload_image), not the other way round: it
+# answers the new drive's uuid, and the caller waits for the drive.
+
 #: How long the new drive may stay ``uploading`` after the API answered its uuid.
 DEFAULT_STORED_WAIT = WaitPolicy(timeout=300.0, interval=0.2, max_interval=5.0)
 
@@ -58,18 +61,14 @@ def upload_image(
     path: str | os.PathLike[str],
     name: str | None = None,
     progress: Progress | None = None,
-    *,
-    wait: WaitPolicy | None = DEFAULT_STORED_WAIT,
-) -> dict[str, Any]:
+) -> str:
     """Upload the image at ``path`` as a new drive, through the direct host of ``client``.
 
     :param client: the :class:`~cloudsigma.generic.GenericClient` whose credentials and
         :attr:`~cloudsigma.generic.GenericClient.direct_endpoint` to use.
     :param name: the new drive's name (default: the file's name).
     :param progress: called as ``progress(sent, total)`` in bytes while the file goes up.
-    :param wait: how to wait for the drive to leave ``uploading``; None returns at once
-        with the drive as it is then.
-    :returns: the new drive.
+    :returns: the new drive's uuid (the drive may still be ``uploading`` for a moment).
     :raises UploadError: for an empty or unreadable file, or when the upload is refused or
         cut off.
     """
@@ -84,8 +83,7 @@ def upload_image(
             response = _send(session, url, ImageReader(image, size, progress), client, secrets)
     finally:
         session.close()
-    drive_uuid = _uuid_of(response, secrets)
-    return _stored_drive(client, drive_uuid, wait)
+    return _uuid_of(response, secrets)
 
 
 def _image_size(path: str) -> int:
@@ -139,12 +137,3 @@ def _uuid_of(response: Any, secrets: list[str]) -> str:
             request_id=response.headers.get("X-REQUEST-ID"),
         )
     return found.group(0)
-
-
-def _stored_drive(client: Any, drive_uuid: str, wait: WaitPolicy | None) -> dict[str, Any]:
-    from cloudsigma.resource import Drive
-
-    drives = Drive.from_client(client)
-    if wait is None:
-        return drives.get(drive_uuid)  # type: ignore[no-any-return]
-    return drives.wait_for_status(drive_uuid, "unmounted", policy=wait)  # type: ignore[no-any-return]

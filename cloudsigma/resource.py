@@ -444,9 +444,10 @@ class Drive(ResourceBase):
         :returns: the new drive, once ``unmounted``.
         :raises UploadError: for an empty or unreadable file, or a refused upload.
         """
-        from cloudsigma.direct_upload import upload_image
+        from cloudsigma.direct_upload import DEFAULT_STORED_WAIT, upload_image
 
-        return upload_image(self.c, path, name, progress)
+        drive_uuid = upload_image(self.c, path, name, progress)
+        return self.wait_for_status(drive_uuid, "unmounted", policy=DEFAULT_STORED_WAIT)
 
     def set_scheduler(self, uuid: str, scheduler_uuid: str | None) -> Any:
         """Put the drive under a backup scheduler (``None`` takes it off its scheduler).

@@ -353,3 +353,10 @@ def test_base64_fields_of_the_meta_are_decoded(connect, emu):
     decoded = metadata.decode_base64_fields(meta)
     assert decoded["cloudinit-user-data"] == user_data
     assert meta["cloudinit-user-data"] == encoded  # the answer itself is left alone
+
+
+def test_cloud_status_is_one_object_of_flags(connect):
+    status = connect(resource.CloudStatus).get()
+    assert isinstance(status, dict)
+    assert status["guest"] is False
+    assert isinstance(status["vpc"], bool) and isinstance(status["sso"], list)

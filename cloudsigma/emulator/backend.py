@@ -11,14 +11,13 @@ import copy
 import json
 import secrets
 from collections.abc import Callable, Iterable
-from importlib import resources as package_resources
 from typing import Any, cast
 
 from .models import fields
 from .models.drives import Drives, Jobs
 from .models.errors import ApiError, permission, validation
 from .models.hosts import VmwareServers
-from .models.kernel import API, Account, Collection, now, ref
+from .models.kernel import API, Account, Collection, load_data, now, ref
 from .models.network import Ips, Vlans
 from .models.servers import Servers
 from .models.snapshots import Snapshots
@@ -42,12 +41,6 @@ EVENT_TYPES = frozenset(
         "jobs",
     }
 )
-
-
-def load_data(name: str) -> Any:
-    """Load a JSON file shipped in ``cloudsigma/emulator/data``."""
-    text = package_resources.files(__package__).joinpath("data").joinpath(name).read_text("utf-8")
-    return json.loads(text)
 
 
 class Backend:

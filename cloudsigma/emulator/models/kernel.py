@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import datetime
+import json
+import os
 import uuid as uuid_module
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -84,6 +86,17 @@ PERSONAL_PROFILE_KEYS = (
     "vat",
     "country",
 )
+
+
+#: The JSON files shipped with the emulator (seed data, schemas, the library, time zones).
+DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+
+
+def load_data(name: str) -> Any:
+    """Load a JSON file of ``cloudsigma/emulator/data`` (read as a file: a plain open is
+    several milliseconds cheaper at start-up than importlib.resources)."""
+    with open(os.path.join(DATA_DIR, name), encoding="utf-8") as data:
+        return json.load(data)
 
 
 def new_uuid() -> str:

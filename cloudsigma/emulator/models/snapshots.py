@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import datetime
 import functools
-import json
-from importlib import resources as package_resources
 from typing import Any
 
 from . import fields
 from .drives import MEDIA, Drives
 from .errors import permission, validation
-from .kernel import OPERATIONS, Account, Collection, Generic, new_uuid, now, query, ref
+from .kernel import OPERATIONS, Account, Collection, Generic, load_data, new_uuid, now, query, ref
 
 BACKUP_TYPES = ("snapshot", "backup", "dr", "migration")
 
@@ -276,7 +274,4 @@ class BackupSchedulers(Generic):
 @functools.cache
 def time_zones() -> frozenset[str]:
     """The time zone names a backup scheduler accepts (the IANA time zone database)."""
-    data = (
-        package_resources.files("cloudsigma.emulator").joinpath("data").joinpath("timezones.json")
-    )
-    return frozenset(json.loads(data.read_text("utf-8")))
+    return frozenset(load_data("timezones.json"))

@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from .models import fields
+from .models.clock import Clock
 from .models.drives import Drives, Jobs
 from .models.errors import ApiError, permission, validation
 from .models.hosts import VmwareServers
 from .models.kernel import API, Account, Collection, load_data, now, ref
+from .models.metering import Metering
 from .models.network import Ips, Vlans
 from .models.servers import Servers
 from .models.snapshots import Snapshots
@@ -61,9 +63,12 @@ class Backend:
         self.tunnels = Tunnels()
         self.images: dict[str, DriveImage] = {}
         self.collections: dict[str, Collection] = build_collections(self)
+        self.metering = Metering(self)
         self._init_state()
 
     def _init_state(self) -> None:
+        #: The emulated wall clock of billing (``reset()`` makes a new one).
+        self.clock = Clock()
         self.capabilities: dict = copy.deepcopy(self.seed["capabilities"])
         self.library: dict[str, dict] = {d["uuid"]: d for d in load_data("libdrives.json")}
         self.uploads: dict[str, UploadProgress] = {}
@@ -134,6 +139,7 @@ class Backend:
         account = Account(email, password or secrets.token_urlsafe(12), self.seed["profile"])
         self.accounts[account.uuid] = account
         self.by_email[email.lower()] = account
+        self.metering.settle(account)  # billing starts now
         for collection in self.collections.values():  # in registry order
             collection.seed_account(account)
         return account
@@ -210,6 +216,7 @@ class Backend:
     # status changes --------------------------------------------------------
     def set_status(self, account: Account, resource: str, obj: dict, status: str) -> None:
         """Move ``obj`` to ``status`` now (checked against the state machine) and announce it."""
+        self.meter(account)  # what the account used so far, before its use changes
         self.transitions.move(resource, obj, status, lambda: self.emit(account, resource, obj))
 
     def settle(
@@ -231,11 +238,26 @@ class Backend:
         def fire() -> None:
             if self.collections[resource].store(account).get(obj["uuid"]) is not obj:
                 return
+            self.meter(account)
             if apply is not None:
                 apply()
             self.set_status(account, resource, obj, target() if callable(target) else target)
 
         return self.transitions.later(fire, factor)
+
+    # billing -------------------------------------------------------------
+    def meter(self, account: Account) -> None:
+        """Record what ``account`` used up to now and bill the cycles that have ended."""
+        self.metering.settle(account, self.clock.now())
+
+    def pass_time(self, seconds: float) -> int:
+        """Move the emulated clock forward: status changes due meanwhile happen, and every
+        account is billed up to the new time; returns how many status changes happened."""
+        applied = self.transitions.advance(seconds)
+        self.clock.advance(seconds)
+        for account in list(self.accounts.values()):
+            self.meter(account)
+        return applied
 
     # tags ----------------------------------------------------------------
     def tag_refs(self, account: Account, values: Any) -> list[dict]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from .models.billing import (
+    BurstUsage,
+    DailyBurstUsage,
     Discount,
     Groupedsubscriptions,
     Ledger,
@@ -11,7 +13,6 @@ from .models.billing import (
     Pricing,
     SubscriptionCalculator,
     Subscriptions,
-    Usage,
     UsageSamples,
 )
 from .models.drives import Drives, DriveUsers, InitUpload, Jobs, LibDrives
@@ -67,8 +68,8 @@ COLLECTIONS: tuple[type[Collection], ...] = (
     NotificationPreferences,
     BServers,
     UsageSamples,
-    type("BurstUsage", (Usage,), {"name": "burstusage"}),
-    type("DailyBurstUsage", (Usage,), {"name": "dailyburstusage"}),
+    BurstUsage,
+    DailyBurstUsage,
     BackupSchedulers,
     HostAllocationPools,
     HostAvailabilityZones,

@@ -303,6 +303,16 @@ class Emulator:
         """
         return self.call(self.backend.transitions.advance, seconds)
 
+    @property
+    def clock(self) -> Any:
+        """The emulated clock of billing: ``.now()``, ``.freeze()``, ``.frozen``."""
+        return self.backend.clock
+
+    def advance_clock(self, seconds: float) -> int:
+        """Let ``seconds`` of emulated time pass: due status changes happen, subscriptions
+        start and end, and burst is billed; returns the status changes applied."""
+        return self.call(self.backend.pass_time, seconds)
+
     def step(self) -> bool:
         """Apply only the earliest pending status change; returns whether there was one."""
         return self.call(self.backend.transitions.step)

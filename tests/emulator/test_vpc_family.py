@@ -85,7 +85,8 @@ def test_a_vpc_subscription_shorter_than_a_month_is_400(api, days):
 
 @GENERATED
 @given(months=st.integers(min_value=1, max_value=36))
-def test_a_vpc_subscription_of_whole_months_is_accepted(api, months):
+def test_a_vpc_subscription_of_whole_months_is_accepted(api, emu, months):
+    emu.reset()  # each example buys with the money of a new account
     bought = buy(api, "vpc", period=f"{months} months")[0]
     start = datetime.datetime.fromisoformat(bought["start_time"])
     end = datetime.datetime.fromisoformat(bought["end_time"])
@@ -100,7 +101,7 @@ def test_a_second_account_without_a_vpc_lists_no_pools(api, other_api, vpc):
 
 
 def test_each_dedicated_host_unit_is_a_node_of_its_own(api):
-    bought = buy(api, "dedicated_host_6148", 2, period="1 year")
+    bought = buy(api, "dedicated_host_6148", 2, period="1 month")
     nodes = listed(api, "nodes")
     assert len(bought) == 2 and len(nodes) == 2
     assert {n["uuid"] for n in nodes} == {s["subscribed_object"] for s in bought}

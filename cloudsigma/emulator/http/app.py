@@ -187,6 +187,8 @@ class ApiServer:
                 account = self.auth.authenticate(request, basic_only=handler in BASIC_ONLY)
             except Unauthorized as problem:
                 return self.auth.unauthorized(problem)
+        if account is not None:
+            self.backend.meter(account)
         check_accept(request)
         return await self.handlers[handler](request, account, **params)
 

@@ -61,6 +61,8 @@ class Control:
             "strict": self.strictness,
             "set_strict": self.set_strictness,
             "add_vmware_server": self.add_vmware_server,
+            "clock": self.clock,
+            "set_clock": self.set_clock,
         }
         self._reset = reset
 
@@ -132,3 +134,27 @@ class Control:
             raise validation(f"no account with email {email!r}", "email")
         values = {k: v for k, v in body.items() if k != "email"}
         return json_response(201, self.backend.vmware_servers.add(account, values))
+
+    def clock_state(self) -> dict:
+        clock = self.backend.clock
+        return {
+            "now": clock.now().isoformat(),
+            "frozen": clock.frozen,
+            "offset": clock.offset.total_seconds(),
+        }
+
+    def clock(self, body: dict) -> web.Response:
+        return json_response(200, self.clock_state())
+
+    def set_clock(self, body: dict) -> web.Response:
+        """``{"frozen": bool}`` stops or restarts the clock; ``{"advance": SECONDS}`` lets that
+        much emulated time pass (status changes due, subscriptions, burst billing)."""
+        if "frozen" in body:
+            self.backend.clock.freeze(fields.boolean(body, "frozen"))
+        applied = 0
+        if body.get("advance") is not None:
+            seconds = body["advance"]
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+                raise validation("advance must be a number of seconds >= 0", "advance")
+            applied = self.backend.pass_time(seconds)
+        return json_response(200, dict(self.clock_state(), applied=applied))

@@ -52,6 +52,8 @@ CONTROL = {
     ("GET", "strict"): "strict",
     ("POST", "strict"): "set_strict",
     ("POST", "vmware_servers"): "add_vmware_server",
+    ("GET", "clock"): "clock",
+    ("POST", "clock"): "set_clock",
 }
 
 

@@ -7,12 +7,15 @@ import datetime
 import re
 from collections.abc import Mapping
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from . import fields
 from .errors import payment, validation
 from .kernel import Account, Collection, iso, new_uuid, now, query
+from .metering import CYCLE, SUBSCRIPTION_COVERS, debit, meter_of, usage_of
 from .network import Ips, Vlans
+from .pricing import as_text
 from .vpc import NODE_RESOURCES, VPC_RESOURCES, Nodes, Vpcs
 
 SUBSCRIBABLE = (
@@ -34,7 +37,6 @@ SUBSCRIBABLE = (
     "intel_mem",
     *NODE_RESOURCES,
 )
-UNIT_PRICE = Decimal("0.01")
 #: Resources whose subscription brings one object (an IP, a VLAN, a VPC, a dedicated host):
 #: an amount of n makes n subscriptions.
 ONE_OBJECT_EACH = ("ip", "vlan", *VPC_RESOURCES, *NODE_RESOURCES)
@@ -97,7 +99,9 @@ def previous_noon(moment: datetime.datetime) -> datetime.datetime:
     return noon if noon <= moment else noon - datetime.timedelta(days=1)
 
 
-def timespan(values: dict) -> tuple[datetime.datetime, datetime.datetime]:
+def timespan(
+    values: dict, moment: datetime.datetime | None = None
+) -> tuple[datetime.datetime, datetime.datetime]:
     """Start and end of a subscription from two of start_time/end_time/period, or one of the
     last two (subscriptions.rst)."""
     given = {k for k in ("start_time", "end_time", "period") if values.get(k) is not None}
@@ -105,8 +109,9 @@ def timespan(values: dict) -> tuple[datetime.datetime, datetime.datetime]:
         raise validation(
             "give two of start_time, end_time and period, or period or end_time alone", "period"
         )
-    start = parse_time(values, "start_time") or now()
-    if start > now():
+    moment = moment or now()
+    start = parse_time(values, "start_time") or moment
+    if start > moment:
         start = previous_noon(start)
     end = parse_time(values, "end_time")
     if end is None:
@@ -118,9 +123,9 @@ def timespan(values: dict) -> tuple[datetime.datetime, datetime.datetime]:
     return start, next_noon(end)
 
 
-def refresh_status(subscription: dict) -> dict:
+def refresh_status(subscription: dict, moment: datetime.datetime | None = None) -> dict:
     """Bring ``status`` in line with the clock: ``inactive`` before the start, ``expired`` after."""
-    moment = now()
+    moment = moment or now()
     if datetime.datetime.fromisoformat(subscription["end_time"]) <= moment:
         subscription["status"] = "expired"
     elif datetime.datetime.fromisoformat(subscription["start_time"]) > moment:
@@ -139,7 +144,7 @@ class Subscriptions(Collection):
     audit_category = "Subscriptions"
 
     def get(self, account: Account, uuid: str) -> dict:
-        return refresh_status(self.find(account, uuid))
+        return refresh_status(self.find(account, uuid), self.backend.clock.now())
 
     def seed_account(self, account: Account) -> None:
         """Give a new account the starter subscriptions of the dumps (one IP, one VLAN)."""
@@ -153,36 +158,46 @@ class Subscriptions(Collection):
             values = self.prepare(
                 account, {"resource": resource, "amount": amount, "period": "1 year"}
             )
-            self.commit(account, values)
+            # The starter subscriptions come free, as in the dumps (price 0E-20, billed).
+            values.update(price="0", discount_amount=None, discount_percent=None, discounts=None)
+            self.commit(account, dict(values, was_billed=True))
 
-    def priced(self, values: dict) -> dict:
-        """A subscription dict (not stored) from a create body."""
+    def priced(self, values: dict, currency: str = "EUR") -> dict:
+        """A subscription dict (not stored) from a create body, priced from the price list:
+        the level-0 price x amount x period, less the period discount of ``/discount/``."""
         resource = fields.text(values, "resource")
         if resource not in SUBSCRIBABLE and not resource.startswith("msft_"):
             raise validation(f"unknown resource {resource!r}", "resource")
         amount = fields.integer(values, "amount", 1, minimum=1)
-        start, end = timespan(values)
+        start, end = timespan(values, self.backend.clock.now())
         if resource in MONTH_MINIMUM and end < add_months(start, 1):
             raise validation(
                 f"a {resource} subscription lasts at least one month; it would end {iso(end)}",
                 "period",
             )
-        price = (UNIT_PRICE * Decimal(max(1, (end - start).days))).quantize(Decimal("0.0001"))
+        billed_as = "dssd" if resource == "hdd" else resource
+        full = self.backend.metering.prices.cost(
+            billed_as, amount, Fraction((end - start).total_seconds()), currency, 0
+        )
+        percent = period_discount(self.backend, (end - start).days)
+        if not self.backend.metering.prices.timed(billed_as):
+            percent = Decimal(0)  # traffic and messages are bought by amount, not by time
+        discount = full * Fraction(percent)
         identifier = str(self.backend.next_id())
         return {
             "amount": str(amount),
             "auto_renew": fields.boolean(values, "auto_renew", True),
             "descendants": [],
-            "discount_amount": None,
-            "discount_percent": None,
-            "discounts": None,
+            "discount_amount": as_text(discount),
+            "discount_percent": str(percent),
+            "discounts": {"period": str(percent)} if percent else {},
             "end_time": iso(end),
             "free_tier": False,
             "id": identifier,
             "period": str(end - start),
-            "price": str(price),
+            "price": as_text(full - discount),
             "remaining": str(amount),
-            "resource": "dssd" if resource == "hdd" else resource,
+            "resource": billed_as,
             "resource_uri": f"/api/2.0/subscriptions/{identifier}/",
             "start_time": iso(start),
             "status": "active",
@@ -192,7 +207,7 @@ class Subscriptions(Collection):
         }
 
     def prepare(self, account: Account, values: dict) -> dict:
-        subscription = self.priced(values)
+        subscription = self.priced(values, account.balance["currency"])
         cost = Decimal(subscription["price"])
         if cost > Decimal(account.balance["balance"]):
             raise payment(
@@ -216,7 +231,7 @@ class Subscriptions(Collection):
         created_cost = Decimal(0)
         for item in expanded:
             if isinstance(item, dict):
-                created_cost += Decimal(self.priced(item)["price"])
+                created_cost += Decimal(self.priced(item, account.balance["currency"])["price"])
         if created_cost > Decimal(account.balance["balance"]):
             raise payment(
                 f"these subscriptions cost {created_cost} but the balance is "
@@ -247,26 +262,16 @@ class Subscriptions(Collection):
 
     def charge(self, account: Account, amount: Decimal, subscription: dict) -> None:
         """Take ``amount`` from the balance and write a ledger entry for it."""
-        if not amount:
-            return
-        initial = Decimal(account.balance["balance"])
-        account.balance["balance"] = str(initial - amount)
-        entry_id = str(self.backend.next_id())
-        moment = iso()
-        account.objects["ledger"][entry_id] = {
-            "amount": str(amount),
-            "billing_cycle": 0,
-            "end": account.balance["balance"],
-            "human_interval": subscription["period"],
-            "id": entry_id,
-            "initial": str(initial),
-            "interval": 0,
-            "poll_time": moment,
-            "resource_amount": subscription["amount"],
-            "reason": f"Subscription of {subscription['amount']} {subscription['resource']}",
-            "time": moment,
-        }
-        self.backend.emit(account, "balance", account.balance)
+        debit(
+            self.backend,
+            account,
+            Fraction(amount),
+            f"Subscription of {subscription['amount']} {subscription['resource']}",
+            billing_cycle=0,
+            human_interval=subscription["period"],
+            interval=0,
+            resource_amount=subscription["amount"],
+        )
 
     def envelope(self, account: Account, objects: list[dict]) -> dict:
         return {"price": str(sum((Decimal(s["price"]) for s in objects), Decimal(0)))}
@@ -311,7 +316,8 @@ class Subscriptions(Collection):
     @query("status")
     def visible(self, account: Account, *, status: str = "all") -> list[dict]:
         """The subscriptions with ``status`` (``all``, ``notexpired`` or one status)."""
-        objects = [refresh_status(s) for s in self.store(account).values()]
+        moment = self.backend.clock.now()
+        objects = [refresh_status(s, moment) for s in self.store(account).values()]
         if status in ("all", ""):
             return objects
         if status == "notexpired":
@@ -366,21 +372,9 @@ class SubscriptionCalculator(Subscriptions):
         return [self.quote(item) for item in items]
 
     def quote(self, values: dict) -> dict:
-        """A priced subscription with the period discount applied (nothing is bought)."""
-        priced = self.priced(values)
-        days = (
-            datetime.datetime.fromisoformat(priced["end_time"])
-            - datetime.datetime.fromisoformat(priced["start_time"])
-        ).days
-        percent = period_discount(self.backend, days)
-        full = Decimal(priced["price"])
-        priced.update(
-            discount_percent=str(percent),
-            discount_amount=str(full * percent),
-            discounts={"period": str(percent)} if percent else {},
-            price=str(full - full * percent),
-            was_billed=False,
-        )
+        """A priced subscription with the period discount applied (nothing is bought): what
+        buying it would cost."""
+        priced = dict(self.priced(values), was_billed=False)
         return {key: priced[key] for key in PRICED_KEYS}
 
     def extend(self, account: Account, uuid: str, body: dict) -> dict:
@@ -405,9 +399,11 @@ class Groupedsubscriptions(Collection):
         return account.objects["subscriptions"]
 
     def grouped(self, account: Account, subscription: dict) -> dict:
-        store = self.store(account)
-        descendants = [refresh_status(store[i]) for i in subscription["descendants"] if i in store]
-        return dict(refresh_status(subscription), descendants=descendants)
+        store, moment = self.store(account), self.backend.clock.now()
+        descendants = [
+            refresh_status(store[i], moment) for i in subscription["descendants"] if i in store
+        ]
+        return dict(refresh_status(subscription, moment), descendants=descendants)
 
     def visible(self, account: Account) -> list[dict]:
         store = self.store(account)
@@ -433,9 +429,14 @@ class Seeded(Collection):
 
 
 class Pricing(Seeded):
+    """``/pricing/``: every price row (:mod:`.pricing`), with the current burst levels."""
+
     name = "pricing"
     seed_key = "pricing"
     default_limit = 0
+
+    def store(self, account: Account) -> dict[str, dict]:
+        return {row["id"]: row for row in self.backend.metering.prices.rows}
 
     def envelope(self, account: Account, objects: list[dict]) -> dict:
         return {
@@ -477,13 +478,13 @@ class Logs(Collection):
         return account.logs[::-1]
 
 
+STEP = datetime.timedelta(seconds=CYCLE)
+
+
 class Usage(Collection):
-    """``/burstusage/``, ``/dailyburstusage/``: no burst is billed locally."""
+    """The account's usage history views (read only)."""
 
     operations = {"list": 200}
-
-    def visible(self, account: Account) -> list[dict]:
-        return []
 
 
 def poll_bound(value: str | None, key: str, default: datetime.datetime) -> datetime.datetime:
@@ -498,11 +499,63 @@ def poll_bound(value: str | None, key: str, default: datetime.datetime) -> datet
     return bound if bound.tzinfo else bound.replace(tzinfo=datetime.timezone.utc)
 
 
-class UsageSamples(Usage):
-    """``/usage/``: one poll of what the account uses, taken when asked.
+def date_bound(value: str | None, key: str) -> datetime.datetime | None:
+    """A date filter: an ISO date or date-time (UTC unless it says otherwise), or ``None``."""
+    return None if value is None else poll_bound(value, key, datetime.datetime.min)
 
-    Running servers give ``<cpu_type>_cpu`` and ``<cpu_type>_mem`` samples, drives one sample
-    of their storage type; ``poll_time_gt``/``poll_time_lt`` bound the poll time.
+
+class BurstUsage(Usage):
+    """``/burstusage/``: one record per burst billed (``uuid, date, resource_type, usage,
+    amount``), newest first; without a date filter the last 30 days."""
+
+    name = "burstusage"
+
+    @query("date", "date__lt", "date__lte", "date__gt", "date__gte")
+    def visible(self, account: Account, **dates: str) -> list[dict]:
+        bounds = {key: date_bound(value, key) for key, value in dates.items()}
+        if not bounds:
+            bounds["date__gte"] = self.backend.clock.now() - datetime.timedelta(days=30)
+        tests = {
+            "date": lambda d, b: d.date() == b.date(),
+            "date__lt": lambda d, b: d < b,
+            "date__lte": lambda d, b: d <= b,
+            "date__gt": lambda d, b: d > b,
+            "date__gte": lambda d, b: d >= b,
+        }
+        found = []
+        for record in meter_of(account).bursts:
+            moment = datetime.datetime.fromisoformat(record["date"])
+            if all(tests[key](moment, bound) for key, bound in bounds.items() if bound):
+                found.append(record)
+        return found[::-1]
+
+
+class DailyBurstUsage(Usage):
+    """``/dailyburstusage/``: the burst of each UTC day per resource type: ``usage`` is the
+    day's average burst (base units), ``amount`` what it cost; newest first."""
+
+    name = "dailyburstusage"
+
+    def visible(self, account: Account) -> list[dict]:
+        return [
+            {
+                "amount": as_text(money),
+                "date": day,
+                "resource_type": resource,
+                "usage": int(unit_seconds / 86400),
+            }
+            for (day, resource), (unit_seconds, money) in sorted(
+                meter_of(account).daily.items(), reverse=True
+            )
+        ]
+
+
+class UsageSamples(Usage):
+    """``/usage/``: the usage polls, one every billing cycle, and the one being taken now.
+
+    Powered servers give ``<cpu_type>_cpu`` and ``<cpu_type>_mem`` samples, drives one sample
+    of their storage type; ``poll_time_gt``/``poll_time_lt`` bound the poll time (default:
+    the last 24 hours).
     """
 
     name = "usage"
@@ -511,49 +564,22 @@ class UsageSamples(Usage):
     def visible(
         self, account: Account, *, poll_time_gt: str | None = None, poll_time_lt: str | None = None
     ) -> list[dict]:
-        moment = now()
-        after = poll_bound(poll_time_gt, "poll_time_gt", datetime.datetime.min)
+        moment = self.backend.clock.now()
+        default = moment - datetime.timedelta(days=1)
+        after = poll_bound(poll_time_gt, "poll_time_gt", default.replace(tzinfo=None))
         before = poll_bound(poll_time_lt, "poll_time_lt", datetime.datetime.max)
-        if not after < moment < before:
-            return []
+        polls = self.backend.metering.polls(account, after, before)
+        if after < moment < before and (not polls or polls[-1][0] + STEP < moment + STEP):
+            polls.append((moment, tuple(self.used(account))))
         return [
-            {"amount": str(amount), "poll_time": iso(moment), "resource": resource, "uuid": uuid}
-            for uuid, resource, amount in self.used(account)
+            {"amount": str(amount), "poll_time": iso(when), "resource": resource, "uuid": uuid}
+            for when, samples in polls
+            for uuid, resource, amount in samples
         ]
 
     @staticmethod
     def used(account: Account) -> list[tuple[str, str, int]]:
         return usage_of(account)
-
-
-#: Server statuses that use cpu and memory: from the moment a start is accepted until the
-#: server has stopped (the live API counts a server as soon as it is ``starting``).
-POWERED = ("starting", "running", "stopping")
-
-
-def usage_of(account: Account) -> list[tuple[str, str, int]]:
-    """``(uuid, resource, amount)`` of everything the account uses now.
-
-    Powered servers use ``<cpu_type>_cpu`` (MHz) and ``<cpu_type>_mem`` (bytes); drives use
-    their storage type (bytes), ephemeral ones only while a powered server has them attached.
-    """
-    used = []
-    powered = {
-        uuid: server
-        for uuid, server in account.objects["servers"].items()
-        if server["status"] in POWERED
-    }
-    for server in powered.values():
-        used.append((server["uuid"], f"{server['cpu_type']}_cpu", server["cpu"]))
-        used.append((server["uuid"], f"{server['cpu_type']}_mem", server["mem"]))
-    for drive in account.objects["drives"].values():
-        on_powered = any(mount["uuid"] in powered for mount in drive["mounted_on"])
-        if drive["runtime"].get("is_ephemeral") and not on_powered:
-            continue
-        used.append((drive["uuid"], drive["storage_type"], drive["size"]))
-    used.extend((vpc["uuid"], "vpc", 1) for vpc in account.objects["vpc"].values())
-    used.extend((node["uuid"], node["resource"], 1) for node in account.objects["nodes"].values())
-    return used
 
 
 #: Keys every ``/currentusage/`` answer has: those of the recorded answer, plus the ones a
@@ -581,16 +607,6 @@ CURRENT_USAGE_KEYS = (
 )
 
 
-#: The usage keys a subscription counts for: ``cpu``/``mem`` ones are the AMD pool (the
-#: recorded answer shows them under both names), ``intel_*`` ones count in the totals too.
-SUBSCRIPTION_COVERS = {
-    "cpu": ("cpu", "amd_cpu"),
-    "mem": ("mem", "amd_mem"),
-    "intel_cpu": ("intel_cpu", "cpu"),
-    "intel_mem": ("intel_mem", "mem"),
-}
-
-
 def current_usage(backend: Any, account: Account) -> dict:
     """``/currentusage/``: what running servers, drives and subscriptions use now."""
     usage: dict[str, dict[str, int]] = {}
@@ -611,8 +627,9 @@ def current_usage(backend: Any, account: Account) -> dict:
             add(key.rsplit("_", 1)[1], amount)
     add("ip", using=sum(1 for ip in account.objects["ips"].values() if ip["server"]))
     add("vlan", using=sum(1 for vlan in account.objects["vlans"].values() if vlan["servers"]))
+    moment = backend.clock.now()
     for subscription in account.objects["subscriptions"].values():
-        if refresh_status(subscription)["status"] == "active":
+        if refresh_status(subscription, moment)["status"] == "active":
             resource = subscription["resource"]
             for key in SUBSCRIPTION_COVERS.get(resource, (resource,)):
                 add(key, subscribed=int(subscription["amount"]))

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from . import fields
+from .clock import Clock
 from .errors import ApiError, notexist, permission, validation
 from .statemachine import Transitions
 from .storage import DriveImage
@@ -574,6 +575,8 @@ class Aggregate(Protocol):
     uploads: dict[str, UploadProgress]
     origins: dict[str, dict]
     transitions: Transitions
+    clock: Clock
+    metering: Any
     tunnels: Tunnels
     has_acls: bool
     vrouter_style: str

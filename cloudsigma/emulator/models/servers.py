@@ -6,7 +6,7 @@ import random
 import re
 import secrets
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from . import fields, placement
@@ -15,6 +15,7 @@ from .errors import payment, permission, validation
 from .kernel import OPERATIONS, Account, Collection, iso, new_uuid, query, ref
 from .network import Ips, Vlans
 from .placement import avoided_uuids
+from .pricing import as_text
 from .vpc import HostAllocationPools, HostAvailabilityZones, Vpcs
 
 DEVICES = ("virtio", "ide", "scsi", "sata")
@@ -40,6 +41,8 @@ BOOL_FIELDS = (
     "auto_start",
 )
 WHILE_RUNNING = ("name", "meta", "tags")
+#: A start needs funds for this much burst (general.rst: 5 days).
+START_FUNDS_SECONDS = 5 * 86400
 #: How long an unanswered ACPI shutdown waits before the server counts as running again, in
 #: transition delays (the API waits a minute; a status change takes about ten seconds there).
 ACPI_TIMEOUT = 6.0
@@ -451,8 +454,20 @@ class Servers(Collection):
                     f"drive {drive['uuid']} is {drive['status']}; wait until it is ready before "
                     "starting the server"
                 )
-        if Decimal(account.balance["balance"]) <= 0:
+        balance = Fraction(account.balance["balance"])
+        if balance <= 0:
             raise payment("Not enough funds to start the server; top up the account balance")
+        extra = [
+            (server["uuid"], f"{server['cpu_type']}_cpu", server["cpu"]),
+            (server["uuid"], f"{server['cpu_type']}_mem", server["mem"]),
+        ]
+        needed = self.backend.metering.projected_burst(account, extra, START_FUNDS_SECONDS)
+        if needed > balance:
+            raise payment(
+                f"Not enough funds for 5 days of burst: starting server {server['uuid']} needs "
+                f"{as_text(needed)} {account.balance['currency']}, the balance is "
+                f"{account.balance['balance']}; top up the account or subscribe"
+            )
 
     def settle_running(self, account: Account, server: dict) -> None:
         def boot() -> None:

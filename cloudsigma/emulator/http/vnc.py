@@ -175,7 +175,7 @@ class Tunnel:
         if self.task is not None:
             self.task.cancel()
         for writer in list(self.sessions):
-            writer.close()
+            writer.transport.abort()  # at once, without waiting for a client that is not reading
 
 
 class VncListeners:
@@ -199,10 +199,13 @@ class VncListeners:
         async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             tunnel.sessions.add(writer)
             try:
-                await RfbSession(reader, writer, password, name).run()
+                if not tunnel.closed:  # a connection accepted as the tunnel closed ends at once
+                    await RfbSession(reader, writer, password, name).run()
             finally:
                 tunnel.sessions.discard(writer)
                 writer.close()
+                with contextlib.suppress(Exception):
+                    await writer.wait_closed()
 
         async def serve() -> None:
             # Not serving until serve_forever, so a close() before that leaves nothing behind.

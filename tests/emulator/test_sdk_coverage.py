@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime
 import typing
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from emulator_support import GIB
 
 from cloudsigma import errors, metadata, payloads, resource
+from cloudsigma.generic import GenericClient
 
 #: An OpenSSH ed25519 public key (the private half was thrown away).
 PUBLIC_KEY = (
@@ -360,3 +362,14 @@ def test_cloud_status_is_one_object_of_flags(connect):
     assert isinstance(status, dict)
     assert status["guest"] is False
     assert isinstance(status["vpc"], bool) and isinstance(status["sso"], list)
+
+
+def test_xml_answers_reach_a_caller_of_stream_as_bytes(emu, drive):
+    with GenericClient(emu.api_endpoint, emu.username, emu.password) as client:
+        status, kind, body = client.stream(
+            "GET",
+            "/drives/?format=xml",
+            lambda answer: (answer.status_code, answer.headers["Content-Type"], answer.content),
+        )
+    assert (status, kind) == (200, "application/xml; charset=utf-8")
+    assert ET.fromstring(body).find("objects/object/uuid").text == drive["uuid"]

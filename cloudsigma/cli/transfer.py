@@ -10,7 +10,7 @@ from cloudsigma.cli.progress import Progress
 from cloudsigma.cli.refs import resolve
 from cloudsigma.cli.resources import add_reference
 from cloudsigma.cli.session import Session
-from cloudsigma.cli.specs import RESOURCES
+from cloudsigma.cli.specs import RESOURCES, UsageError
 from cloudsigma.cli.values import size
 
 DRIVES = RESOURCES["drives"]
@@ -19,6 +19,8 @@ __all__ = ["add_transfer_commands"]
 
 
 def _upload(args: argparse.Namespace, session: Session) -> int:
+    if args.raw:
+        return _raw_upload(args, session)
     from cloudsigma.resumable_upload import ChunkUploadError, Upload
 
     drive_uuid = resolve(session, DRIVES, args.uuid) if args.uuid else None
@@ -41,6 +43,17 @@ def _upload(args: argparse.Namespace, session: Session) -> int:
                 _hint(f"cloudsigma drives upload {args.path} --uuid {upload.drive_uuid}")
             raise
         progress(upload.file_size, upload.file_size)
+    session.show_object(drive, DRIVES)
+    return 0
+
+
+def _raw_upload(args: argparse.Namespace, session: Session) -> int:
+    """The documented upload: one streamed POST to the direct host, which cannot resume."""
+    if args.uuid or args.media != "disk":
+        option = "--uuid" if args.uuid else "--media"
+        raise UsageError(f"--raw makes a new disk in one request; it does not take {option}")
+    with Progress(f"upload {args.path}", enabled=session.progress) as progress:
+        drive = session.api(DRIVES).upload_image(args.path, name=args.name, progress=progress)
     session.show_object(drive, DRIVES)
     return 0
 
@@ -100,10 +113,13 @@ def add_transfer_commands(verbs: argparse._SubParsersAction, kit: ParserKit) -> 
         "upload a raw image into a new drive (or resume an upload)",
         _upload,
         description="Upload a raw disk image in parallel chunks. An interrupted upload resumes "
-        "with --uuid: chunks the drive already has are skipped.",
+        "with --uuid: chunks the drive already has are skipped. With --raw, the image goes in "
+        "one streamed request to the location's direct host, as the API documents it (no "
+        "resume).",
         examples=(
             "cloudsigma drives upload disk.img --name my-image",
             "cloudsigma drives upload disk.img --uuid DRIVE_UUID   # resume",
+            "cloudsigma drives upload disk.img --raw --name my-image",
         ),
     )
     upload.add_argument("path", metavar="FILE", help="raw image to upload")
@@ -112,6 +128,11 @@ def add_transfer_commands(verbs: argparse._SubParsersAction, kit: ParserKit) -> 
     )
     upload.add_argument("--name", help="name of the new drive (default: Upload_<date>)")
     upload.add_argument("--media", choices=("disk", "cdrom"), default="disk")
+    upload.add_argument(
+        "--raw",
+        action="store_true",
+        help="one streamed POST to the direct host (the documented upload) instead of chunks",
+    )
     _add_parallel_options(upload, "5M", "chunk")
 
     download = kit.add(

@@ -97,3 +97,31 @@ def test_a_broken_transfer_says_how_to_resume(
     assert status == (130 if failure == "ctrl-c" else 1)
     assert f"to resume: {resume}" in stderr
     assert ("interrupted" if failure == "ctrl-c" else "chunk 3 failed for good") in stderr
+
+
+def test_raw_upload_sends_the_image_in_one_post_and_keeps_every_byte(
+    cli, cloudsigma_emulator, tmp_path
+):
+    original = image(tmp_path, "raw.img", 3 * MIB + 17)
+    before = len(cloudsigma_emulator.journal)
+    drive = cli("--json", "drives", "upload", str(original), "--raw", "--name", "raw")
+    drive = drive.expect(0).json()
+    assert (drive["name"], drive["status"]) == ("raw", "unmounted")
+    posts = [e for e in cloudsigma_emulator.journal[before:] if e["method"] == "POST"]
+    # The documented raw upload (the journal masks the name in its path), not initupload + chunks.
+    assert [e["path"] for e in posts] == ["/api/2.0/drives/upload/<link>/"]
+
+    copy = tmp_path / "copy.img"
+    cli("drives", "download", drive["uuid"], str(copy)).expect(0)
+    assert copy.read_bytes()[: original.stat().st_size] == original.read_bytes()
+
+
+@pytest.mark.parametrize("option", [["--uuid", UNKNOWN_UUID], ["--media", "cdrom"]])
+def test_raw_upload_refuses_options_it_cannot_honour_before_sending(
+    cli, cloudsigma_emulator, tmp_path, option
+):
+    path = image(tmp_path, "raw.img", 4096)
+    before = len(cloudsigma_emulator.journal)
+    refused = cli("drives", "upload", str(path), "--raw", *option).expect(2)
+    assert f"does not take {option[0]}" in refused.stderr
+    assert cloudsigma_emulator.journal[before:] == []

@@ -9,6 +9,7 @@ only the tests marked ``live`` or ``live_only`` run, against the account configu
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
 
 import pytest
@@ -35,6 +36,21 @@ and, for the tests that clone a VM and log in over SSH as root:
 For the ACL tests add a second account: acl_username = ..., acl_password = ...
 The live tests create servers, drives and snapshots in that account (and delete them
 again), which costs money."""
+
+
+def _hear_ctrl_c() -> None:
+    """Let the commands the tests start hear SIGINT, as they would from a terminal.
+
+    A shell without job control starts background jobs (``make test &`` in a script) with
+    SIGINT ignored, and the processes they start inherit that, so a command that a test stops
+    the way Ctrl-C does would never stop. A Python handler here is reset to the default in
+    every process the tests start.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_hear_ctrl_c()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from cloudsigma import _chunks
+from cloudsigma import _chunks, _ids
 from cloudsigma._chunks import ChunkSpec, ChunkWorkers
 from cloudsigma.errors import DownloadError, RangeDownloadError, TransferAttemptError
 from cloudsigma.policies import Retry
@@ -67,7 +67,7 @@ class Download(ChunkWorkers):
         _chunks.download_ranges(0, chunk_size)
         if n_threads < 1:
             raise ValueError(f"n_threads must be >= 1, not {n_threads!r}")
-        self.uuid = uuid
+        self.uuid = _ids.check_id(uuid, argument="uuid")
         self.path = os.fspath(path)
         self.part_path = self.path + ".part"
         self.state_path = self.part_path + ".json"
@@ -363,6 +363,7 @@ def first_difference(client: Any, drive_uuid: str, image_path: str) -> int | Non
         a prefix of the other), or None when they are identical.
     :raises DownloadError: when the drive cannot be read.
     """
+    drive_uuid = _ids.check_id(drive_uuid, argument="drive_uuid")
     session = _chunks.new_session(
         _chunks.client_auth(client), _chunks.client_verify(client), redirects=1
     )

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from cloudsigma import errors
+from cloudsigma import _ids, errors
 from cloudsigma.errors import WebsocketTimeoutError
 from cloudsigma.generic import GenericClient, get_client
 from cloudsigma.policies import WaitPolicy, status_set
@@ -122,19 +122,16 @@ def _avoid_params(avoid: str | Collection[str] | None) -> QueryParams:
     return {"avoid": avoid if isinstance(avoid, str) else ",".join(avoid)}
 
 
-def _as_text(uuid: str | bytes) -> str:
-    return uuid.decode("utf-8") if isinstance(uuid, bytes) else str(uuid)
-
-
-def _bulk_body(uuids: Iterable[str | bytes]) -> Payload:
-    """``{"objects": [{"uuid": ...}, ...]}`` for a bulk DELETE.
+def _bulk_body(uuids: Iterable[str | bytes], kind: str) -> Payload:
+    """``{"objects": [{"uuid": ...}, ...]}`` for a bulk DELETE, every id checked.
 
     :raises TypeError: for a lone string (which would otherwise be split into characters).
     :raises ValueError: for no uuid at all.
+    :raises InvalidIdError: for an id that does not name one object.
     """
     if isinstance(uuids, (str, bytes)):
         raise TypeError("delete_many takes a list of uuids, not one uuid; use delete(uuid)")
-    objects = [{"uuid": _as_text(uuid)} for uuid in uuids]
+    objects = [{"uuid": _ids.check_id(uuid, kind, "uuids")} for uuid in uuids]
     if not objects:
         raise ValueError("delete_many needs at least one uuid")
     return {"objects": objects}
@@ -153,6 +150,12 @@ class ResourceBase:
     """
 
     resource_name: str | None = None
+    #: The form of this collection's ids (checked before any request): ``"uuid"``,
+    #: ``"address"``, ``"number"``, ``"segment"`` (one safe path segment), or None for a
+    #: collection without ids of its own, whose :meth:`get` with no id reads it whole.
+    id_kind: str | None = _ids.UUID
+    #: Actions of the collection itself (``/<resource>/action/?do=...``), sent without an id.
+    collection_actions: frozenset[str] = frozenset()
     #: How :meth:`wait_for_status` and :meth:`wait_deleted` poll unless told otherwise.
     wait_policy: WaitPolicy = WaitPolicy()
 
@@ -182,13 +185,22 @@ class ResourceBase:
             raise TypeError(f"{type(self).__name__} must set resource_name")
         return f"/{self.resource_name}/"
 
-    def _object_url(self, uuid: str | bytes) -> str:
-        return f"{self._get_url()}{_as_text(uuid)}/"
+    def _object_url(self, uuid: str | bytes, argument: str = "uuid") -> str:
+        """``/<resource_name>/<uuid>/``, once ``uuid`` is known to name one object.
+
+        :raises InvalidIdError: naming ``argument``, before anything is sent.
+        """
+        return f"{self._get_url()}{_ids.check_id(uuid, self.id_kind or _ids.SEGMENT, argument)}/"
 
     def get(self, uuid: str | bytes | None = None) -> Any:
-        """One object by uuid, or the collection's own answer when ``uuid`` is None."""
-        url = self._get_url() if uuid is None else self._object_url(uuid)
-        return self.c.get(url, return_list=False)
+        """One object by uuid; for a collection without ids (``Balance``), its answer.
+
+        :raises InvalidIdError: for an id that does not name one object, or for no id at all
+            where the collection has ids (use :meth:`list` to read them all).
+        """
+        if uuid is None and self.id_kind is None:
+            return self.c.get(self._get_url(), return_list=False)
+        return self.c.get(self._object_url(uuid), return_list=False)  # type: ignore[arg-type]
 
     def allowed_methods(self, uuid: str | None = None) -> builtins.list[str]:
         """The HTTP methods the API allows on the collection, or on one of its objects."""
@@ -199,8 +211,11 @@ class ResourceBase:
         return self.c.get(self._get_url() + "schema")
 
     def get_from_url(self, url: str) -> Any:
-        """The object at ``url``, such as a ``resource_uri``."""
-        return self.c.get(url, return_list=False)
+        """The object at ``url``, such as a ``resource_uri`` (a plain path, no ``..``).
+
+        :raises InvalidIdError: for a URL with dot segments, a query or escapes.
+        """
+        return self.c.get(_ids.check_path(url), return_list=False)
 
     def list(self, query_params: QueryParams | None = None) -> builtins.list[Any]:
         """All objects (short form), in one call (``limit=0``)."""
@@ -290,7 +305,7 @@ class ResourceBase:
 
     def _delete_many(self, uuids: Iterable[str | bytes]) -> None:
         """One bulk DELETE of the collection: every object is checked, then all are deleted."""
-        self.c.delete(self._get_url(), data=_bulk_body(uuids))
+        self.c.delete(self._get_url(), data=_bulk_body(uuids, self.id_kind or _ids.SEGMENT))
 
     def _action(
         self,
@@ -298,9 +313,21 @@ class ResourceBase:
         action: str,
         data: Any = None,
         query_params: QueryParams | None = None,
+        *,
+        argument: str = "uuid",
     ) -> Any:
-        """POST ``/<resource>/<uuid>/action/?do=<action>`` (the collection's when uuid is None)."""
-        url = self._get_url() + "action/" if uuid is None else self._object_url(uuid) + "action/"
+        """POST ``/<resource>/<uuid>/action/?do=<action>``.
+
+        ``uuid`` None means the collection's own action, for the actions listed in
+        :attr:`collection_actions` only: any other action needs the id of one object.
+
+        :param argument: the caller's name for the id, for the error.
+        :raises InvalidIdError: for an id that does not name one object.
+        """
+        if uuid is None and action in self.collection_actions:
+            url = self._get_url() + "action/"
+        else:
+            url = self._object_url(uuid, argument) + "action/"  # type: ignore[arg-type]
         params = {"do": action, **(query_params or {})}
         return self.c.post(url, data, query_params=params, return_list=False)
 
@@ -359,6 +386,7 @@ class Profile(ResourceBase):
     """The account's profile, ``/profile/`` (no uuid)."""
 
     resource_name = "profile"
+    id_kind = None
 
     def get(self) -> Any:  # type: ignore[override]
         """The profile."""
@@ -373,6 +401,7 @@ class GlobalContext(ResourceBase):
     """The account-wide server context, ``/global_context/`` (no uuid)."""
 
     resource_name = "global_context"
+    id_kind = None
 
     def get(self) -> Any:  # type: ignore[override]
         """The global context."""
@@ -391,6 +420,7 @@ class NotificationPreference(ResourceBase):
     """Notification preferences, updated all at once."""
 
     resource_name = "notification_preferences"
+    id_kind = None
 
     def update(self, data: Any) -> Any:  # type: ignore[override]
         """Replace the preferences; returns the list of them."""
@@ -638,6 +668,7 @@ class VLAN(ResourceBase):
 
 class IP(ResourceBase):
     resource_name = "ips"
+    id_kind = _ids.ADDRESS
 
 
 class FirewallPolicy(ResourceBase):
@@ -671,6 +702,7 @@ class Pubkeys(ResourceBase):
 
 class Subscriptions(ResourceBase):
     resource_name = "subscriptions"
+    id_kind = _ids.UUID_OR_NUMBER
 
     def extend(self, uuid: str, data: Payload | None = None) -> Any:
         """Extend a subscription (``data`` may give ``end_time`` or ``period``)."""
@@ -699,34 +731,42 @@ class SubscriptionCalculator(Subscriptions):
 
 class Ledger(ResourceBase):
     resource_name = "ledger"
+    id_kind = None
 
 
 class Balance(ResourceBase):
     resource_name = "balance"
+    id_kind = None
 
 
 class Discount(ResourceBase):
     resource_name = "discount"
+    id_kind = None
 
 
 class Pricing(ResourceBase):
     resource_name = "pricing"
+    id_kind = None
 
 
 class AuditLog(ResourceBase):
     resource_name = "logs"
+    id_kind = None
 
 
 class Licenses(ResourceBase):
     resource_name = "licenses"
+    id_kind = _ids.NUMBER
 
 
 class Capabilites(ResourceBase):  # sic: pycloudsigma's spelling is part of the API
     resource_name = "capabilities"
+    id_kind = None
 
 
 class Accounts(ResourceBase):
     resource_name = "accounts"
+    collection_actions = frozenset({"authenticate_asynchronous", "create", "login"})
 
     def authenticate_asynchronous(self) -> Any:
         """Get an ``async_auth`` cookie (in ``self.c.resp.cookies``) for the websocket."""
@@ -791,6 +831,7 @@ class Accounts(ResourceBase):
 
 class CurrentUsage(ResourceBase):
     resource_name = "currentusage"
+    id_kind = None
 
 
 class Snapshot(ResourceBase):
@@ -828,7 +869,8 @@ class Tags(ResourceBase):
 
     def list_resource(self, uuid: str, resource_name: str) -> builtins.list[Any]:
         """The objects of type ``resource_name`` (``drives``, ``servers``, ...) tagged ``uuid``."""
-        return self.c.get(f"{self._object_url(uuid)}{resource_name}/", return_list=True)
+        name = _ids.check_name(resource_name, "resource_name")
+        return self.c.get(f"{self._object_url(uuid)}{name}/", return_list=True)
 
     def drives(self, uuid: str) -> builtins.list[Any]:
         return self.list_resource(uuid, "drives")
@@ -853,6 +895,7 @@ class Jobs(ResourceBase):
 
 class BurstUsage(ResourceBase):
     resource_name = "burstusage"
+    id_kind = None
 
 
 class DailyBurstUsage(ResourceBase):
@@ -884,26 +927,32 @@ class Usage(ResourceBase):
 
 class Locations(ResourceBase):
     resource_name = "locations"
+    id_kind = _ids.SEGMENT
 
 
 class Vpc(ResourceBase):
     resource_name = "vpc"
+    id_kind = _ids.SEGMENT
 
 
 class Nodes(ResourceBase):
     resource_name = "nodes"
+    id_kind = _ids.SEGMENT
 
 
 class HostAvailabilityZones(ResourceBase):
     resource_name = "hostavailabilityzones"
+    id_kind = _ids.SEGMENT
 
 
 class HostAllocationPools(ResourceBase):
     resource_name = "hostallocationpools"
+    id_kind = _ids.SEGMENT
 
 
 class DriveUsers(ResourceBase):
     resource_name = "driveusers"
+    id_kind = _ids.SEGMENT
 
 
 class VirtualRouters(ResourceBase):
@@ -912,27 +961,47 @@ class VirtualRouters(ResourceBase):
     resource_name = "virtualrouters"
 
     def enable_nat(self, virtual_router_uuid: str, data: Payload | None) -> Any:
-        return self._action(virtual_router_uuid, "enable_nat", data or {})
+        return self._action(
+            virtual_router_uuid, "enable_nat", data or {}, argument="virtual_router_uuid"
+        )
 
     def disable_nat(self, virtual_router_uuid: str, data: Payload | None) -> Any:
-        return self._action(virtual_router_uuid, "disable_nat", data or {})
+        return self._action(
+            virtual_router_uuid, "disable_nat", data or {}, argument="virtual_router_uuid"
+        )
 
     def enable_firewall(self, virtual_router_uuid: str, data: Payload | None) -> Any:
-        return self._action(virtual_router_uuid, "enable_firewall", data or {})
+        return self._action(
+            virtual_router_uuid, "enable_firewall", data or {}, argument="virtual_router_uuid"
+        )
 
     def disable_firewall(self, virtual_router_uuid: str, data: Payload | None) -> Any:
-        return self._action(virtual_router_uuid, "disable_firewall", data or {})
+        return self._action(
+            virtual_router_uuid, "disable_firewall", data or {}, argument="virtual_router_uuid"
+        )
 
     def enable_firewall_logging(self, virtual_router_uuid: str, data: Payload | None) -> Any:
-        return self._action(virtual_router_uuid, "enable_firewall_logging", data or {})
+        return self._action(
+            virtual_router_uuid,
+            "enable_firewall_logging",
+            data or {},
+            argument="virtual_router_uuid",
+        )
 
     def disable_firewall_logging(self, virtual_router_uuid: str, data: Payload | None) -> Any:
-        return self._action(virtual_router_uuid, "disable_firewall_logging", data or {})
+        return self._action(
+            virtual_router_uuid,
+            "disable_firewall_logging",
+            data or {},
+            argument="virtual_router_uuid",
+        )
 
     def get_log(
         self, virtual_router_uuid: str, data: Payload | None, query_params: QueryParams | None
     ) -> Any:
-        return self._action(virtual_router_uuid, "get_log", data or {}, query_params)
+        return self._action(
+            virtual_router_uuid, "get_log", data or {}, query_params, argument="virtual_router_uuid"
+        )
 
     def enable_vpn(self, virtual_router_uuid: str, data: Payload | None = None) -> Any:
         """Turn the router's VPN on (configure it with :meth:`Upstream.configure_vpn`)."""
@@ -954,7 +1023,9 @@ class Lans(ResourceBase):
     resource_name = "lans"
 
     def configure_dhcp(self, virtual_router_uuid: str, data: Payload | None) -> Any:
-        return self._action(virtual_router_uuid, "configure_dhcp", data or {})
+        return self._action(
+            virtual_router_uuid, "configure_dhcp", data or {}, argument="virtual_router_uuid"
+        )
 
 
 class IpAliases(ResourceBase):
@@ -965,7 +1036,9 @@ class Upstream(ResourceBase):
     resource_name = "upstream"
 
     def configure_vpn(self, virtual_router_uuid: str, data: Payload | None) -> Any:
-        return self._action(virtual_router_uuid, "configure_vpn", data or {})
+        return self._action(
+            virtual_router_uuid, "configure_vpn", data or {}, argument="virtual_router_uuid"
+        )
 
 
 class PortForwards(ResourceBase):
@@ -980,20 +1053,22 @@ class VrFwPolicies(ResourceBase):
     resource_name = "vrfwpolicies"
 
     def enable(self, fw_policy_uuid: str, data: Payload | None) -> Any:
-        return self._action(fw_policy_uuid, "enable", data or {})
+        return self._action(fw_policy_uuid, "enable", data or {}, argument="fw_policy_uuid")
 
     def disable(self, fw_policy_uuid: str, data: Payload | None) -> Any:
-        return self._action(fw_policy_uuid, "disable", data or {})
+        return self._action(fw_policy_uuid, "disable", data or {}, argument="fw_policy_uuid")
 
 
 class VrFwFilters(ResourceBase):
     resource_name = "vrfwfilters"
 
     def enable_logging(self, fw_filter_uuid: str, data: Payload | None) -> Any:
-        return self._action(fw_filter_uuid, "enable_logging", data or {})
+        return self._action(fw_filter_uuid, "enable_logging", data or {}, argument="fw_filter_uuid")
 
     def disable_logging(self, fw_filter_uuid: str, data: Payload | None) -> Any:
-        return self._action(fw_filter_uuid, "disable_logging", data or {})
+        return self._action(
+            fw_filter_uuid, "disable_logging", data or {}, argument="fw_filter_uuid"
+        )
 
 
 class Routes(ResourceBase):

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from cloudsigma import _chunks, download
+from cloudsigma import _chunks, _ids, download
 from cloudsigma._chunks import ChunkSpec, ChunkUploads
 from cloudsigma.errors import (
     ChunkUploadError,
@@ -68,7 +68,9 @@ class Upload(ChunkUploads, ResourceBase):
         if n_threads < 1:
             raise ValueError(f"n_threads must be >= 1, not {n_threads!r}")
         self.image_path = os.fspath(image_path)
-        self.drive_uuid = drive_uuid
+        self.drive_uuid = (
+            None if drive_uuid is None else _ids.check_id(drive_uuid, argument="drive_uuid")
+        )
         self.chunk_size = chunk_size
         self.n_threads = n_threads
         self.file_size = os.path.getsize(image_path)

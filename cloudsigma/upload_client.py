@@ -18,7 +18,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from cloudsigma import _chunks, conf, download
+from cloudsigma import _chunks, _ids, conf, download
 from cloudsigma._chunks import ChunkSpec, ChunkUploads
 from cloudsigma.errors import ChunkUploadError, TransferAttemptError, UploadError
 from cloudsigma.policies import Retry, Timeout, WaitPolicy
@@ -91,7 +91,7 @@ class CSUploader(ChunkUploads):
         self.chunk_size = chunk_size
         self.username = username
         self.password = password
-        self.uuid = uuid
+        self.uuid = None if not uuid else _ids.check_id(uuid, argument="uuid")
         self.drive_url: str | None = None
         self.n_threads = n_threads
         self.progress_callback = progress_callback

@@ -39,6 +39,8 @@ def find_drive(drives: cloudsigma.resource.Drive, uuid_or_name: str) -> dict:
     """
     try:
         return drives.get(uuid_or_name)
+    except cloudsigma.errors.InvalidIdError:
+        pass  # not a uuid: a name
     except cloudsigma.errors.ClientError as exc:
         if exc.status_code != 404:
             raise

@@ -14,9 +14,13 @@ from cloudsigma.bulk import DrivesBulk
 from cloudsigma.generic import GenericClient
 
 DRIVES = API + "drives/"
+# drive uuids (ids are checked before anything is sent)
+U1 = "5c33a9b1-0000-4000-8000-0000000000a1"
+U2 = "5c33a9b1-0000-4000-8000-0000000000a2"
+O1 = "5c33a9b1-0000-4000-8000-0000000000b1"
 MINE = [
     {
-        "uuid": "u1",
+        "uuid": U1,
         "name": "load-00001",
         "status": "unmounted",
         "media": "disk",
@@ -25,7 +29,7 @@ MINE = [
         "affinities": [],
     },
     {
-        "uuid": "u2",
+        "uuid": U2,
         "name": "load-00002",
         "status": "unavailable",
         "media": "disk",
@@ -36,7 +40,7 @@ MINE = [
 ]
 OTHERS = [
     {
-        "uuid": "o1",
+        "uuid": O1,
         "name": "keep-me",
         "status": "mounted",
         "media": "disk",
@@ -104,20 +108,20 @@ def test_definition_defaults_come_from_config(write_config: Any) -> None:
 @responses.activate
 def test_get_list_and_wipe_touch_only_the_prefixed_drives(bulk: DrivesBulk) -> None:
     serve_listing(MINE + OTHERS)
-    for uuid in ("u1", "u2"):
+    for uuid in (U1, U2):
         responses.delete(DRIVES + f"{uuid}/", status=204)
-    assert [d["uuid"] for d in bulk.get_list()] == ["u1", "u2"]
+    assert [d["uuid"] for d in bulk.get_list()] == [U1, U2]
     assert "fields=name%2Cuuid" in responses.calls[0].request.url
     bulk.wipe()
     deleted = [c.request.url for c in responses.calls if c.request.method == "DELETE"]
-    assert deleted == [DRIVES + "u1/", DRIVES + "u2/"]
+    assert deleted == [DRIVES + f"{U1}/", DRIVES + f"{U2}/"]
 
 
 @responses.activate
 def test_lookup_falls_back_to_library_drives(bulk: DrivesBulk) -> None:
     serve_listing(OTHERS)
     serve_listing([{"uuid": "lib1", "name": "Ubuntu 24.04"}], path="libdrives/")
-    assert bulk.lookup("keep")["uuid"] == "o1"
+    assert bulk.lookup("keep")["uuid"] == O1
     assert bulk.lookup("Ubuntu")["uuid"] == "lib1"
     assert bulk.lookup("lib1")["uuid"] == "lib1"
 
@@ -134,7 +138,7 @@ def test_lookup_of_nothing_is_a_lookup_error(bulk: DrivesBulk) -> None:
 def test_clone_waits_until_no_clone_is_cloning(bulk: DrivesBulk, sleeps: list[float]) -> None:
     responses.get(DRIVES + "detail/", json={"objects": OTHERS})
     for uuid in ("c1", "c2"):
-        responses.post(DRIVES + "o1/action/", json={"objects": [{"uuid": uuid, "name": uuid}]})
+        responses.post(DRIVES + f"{O1}/action/", json={"objects": [{"uuid": uuid, "name": uuid}]})
     clones = [{"uuid": "c1", "name": "load-00001"}, {"uuid": "c2", "name": "load-00002"}]
     responses.get(
         DRIVES + "detail/",
@@ -151,7 +155,7 @@ def test_clone_waits_until_no_clone_is_cloning(bulk: DrivesBulk, sleeps: list[fl
             "objects": [{**clones[0], "status": "unmounted"}, {**clones[1], "status": "unmounted"}]
         },
     )
-    drives = bulk.clone(2, "o1")
+    drives = bulk.clone(2, O1)
     assert [d["uuid"] for d in drives] == ["c1", "c2"]
     assert sleeps == [10.0]
     sent = json.loads(responses.calls[1].request.body)
@@ -172,18 +176,18 @@ def test_clone_gives_up_after_the_clone_wait(
     monkeypatch.setattr(resource, "_monotonic", lambda: now[0])
     monkeypatch.setattr(resource, "_sleep", lambda seconds: now.__setitem__(0, now[0] + seconds))
     responses.get(DRIVES + "detail/", json={"objects": OTHERS})
-    responses.post(DRIVES + "o1/action/", json={"objects": [{"uuid": "c1", "name": "c1"}]})
+    responses.post(DRIVES + f"{O1}/action/", json={"objects": [{"uuid": "c1", "name": "c1"}]})
     stuck = {"uuid": "c1", "name": "load-00001", "status": "cloning_dst"}
     responses.get(DRIVES + "detail/", json={"objects": [stuck]})
     with pytest.raises(errors.WaitTimeoutError, match="c1: cloning_dst"):
-        bulk.clone(1, "o1")
+        bulk.clone(1, O1)
     assert now[0] == 3600
 
 
 @responses.activate
 def test_clone_all_skips_unavailable_drives(bulk: DrivesBulk) -> None:
     serve_listing(MINE)
-    responses.post(DRIVES + "u1/action/", json={"objects": [{"uuid": "c", "name": "clone"}]})
+    responses.post(DRIVES + f"{U1}/action/", json={"objects": [{"uuid": "c", "name": "clone"}]})
     assert len(bulk.clone_all(2)) == 2
     names = [json.loads(c.request.body)["name"] for c in responses.calls if c.request.body]
     assert names == ["clone_load-00001_0", "clone_load-00001_1"]
@@ -192,7 +196,7 @@ def test_clone_all_skips_unavailable_drives(bulk: DrivesBulk) -> None:
 @responses.activate
 def test_get_by_uuids(bulk: DrivesBulk) -> None:
     serve_listing(MINE + OTHERS)
-    assert [d["uuid"] for d in bulk.get_by_uuids(["u2", "o1"])] == ["u2", "o1"]
+    assert [d["uuid"] for d in bulk.get_by_uuids([U2, O1])] == [U2, O1]
 
 
 @responses.activate
@@ -204,7 +208,7 @@ def test_scenarios_print_what_they_find(
     scenarios.drives_list("load")
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "Number of DRIVES: 2"
-    assert "'u1'" in out[1] and "o1" not in out[1]
+    assert f"'{U1}'" in out[1] and O1 not in out[1]
 
 
 @responses.activate
@@ -217,8 +221,8 @@ def test_scenario_create_takes_count_as_text(configured: None) -> None:
 @responses.activate
 def test_scenario_wipe_and_detail(configured: None, capsys: pytest.CaptureFixture[str]) -> None:
     serve_listing(MINE)
-    responses.delete(DRIVES + "u1/", status=204)
-    responses.delete(DRIVES + "u2/", json=[{"error_type": "permission"}], status=403)
+    responses.delete(DRIVES + f"{U1}/", status=204)
+    responses.delete(DRIVES + f"{U2}/", json=[{"error_type": "permission"}], status=403)
     scenarios.drives_detail("load")
     assert "unavailable" in capsys.readouterr().out
     with pytest.raises(errors.PermissionError):

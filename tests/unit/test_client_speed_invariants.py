@@ -26,6 +26,8 @@ from cloudsigma.generic import GenericClient
 from cloudsigma.resource import Drive
 
 HEAVY_MODULES = ("requests", "urllib3", "simplejson", "websocket")
+#: A drive uuid; the test servers answer every path alike (ids are checked before sending).
+A = "5c33a9b1-0000-4000-8000-00000000000a"
 
 
 def loaded_after(code: str) -> list[str]:
@@ -162,14 +164,14 @@ def drive(endpoint: str, **kwargs: Any) -> Drive:
 
 def test_two_clients_share_one_connection(server: RecordingServer) -> None:
     first, second = drive(server.url()), drive(server.url())
-    answers = [first.get("a"), second.get("a"), first.get("a"), second.get("a")]
+    answers = [first.get(A), second.get(A), first.get(A), second.get(A)]
     assert answers == [{"uuid": "a"}] * 4
     assert server.connections == 1
     assert first.c.http is not second.c.http  # each client still has its own Session
 
 
 def test_a_new_drive_for_every_call_reuses_the_connection(server: RecordingServer) -> None:
-    assert [drive(server.url()).get("a") for _ in range(5)] == [{"uuid": "a"}] * 5
+    assert [drive(server.url()).get(A) for _ in range(5)] == [{"uuid": "a"}] * 5
     assert server.connections == 1
 
 
@@ -177,13 +179,13 @@ def test_closing_one_client_keeps_the_connection_another_live_client_uses(
     server: RecordingServer,
 ) -> None:
     first, second = drive(server.url()), drive(server.url())
-    first.get("a")
-    second.get("a")
+    first.get(A)
+    second.get(A)
     first.c.close()
-    second.get("a")
+    second.get(A)
     assert server.connections == 1
     second.c.close()  # the last user: the pool is closed
-    drive(server.url()).get("a")
+    drive(server.url()).get(A)
     assert server.connections == 2
 
 
@@ -192,19 +194,19 @@ def test_pools_of_hosts_no_live_client_uses_are_closed_beyond_the_limit(
 ) -> None:
     monkeypatch.setattr(_transport, "MAX_IDLE_HOSTS", 0)
     kept = drive(server.url())
-    kept.get("a")
+    kept.get(A)
     with serving() as other_server:
         dropped = drive(server.url())
-        dropped.get("a")
+        dropped.get(A)
         del dropped
         gc.collect()
-        drive(other_server.url()).get("a")  # the pool of `server` is still in use by `kept`
-        kept.get("a")
+        drive(other_server.url()).get(A)  # the pool of `server` is still in use by `kept`
+        kept.get(A)
         assert server.connections == 1
         del kept
         gc.collect()
-        drive(other_server.url()).get("a")  # now nobody uses the pool of `server`
-        drive(server.url()).get("a")
+        drive(other_server.url()).get(A)  # now nobody uses the pool of `server`
+        drive(server.url()).get(A)
     assert server.connections == 2
 
 
@@ -232,16 +234,16 @@ def test_session_cookies_of_one_client_never_reach_another_sharing_the_connectio
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_opens_its_own_connection(server: RecordingServer) -> None:
     client = drive(server.url())
-    client.get("a")
+    client.get(A)
     pid = os.fork()
     if pid == 0:  # the child: it must not write into the parent's socket
         try:
-            ok = client.get("a") == {"uuid": "a"} and drive(server.url()).get("a") == {"uuid": "a"}
+            ok = client.get(A) == {"uuid": "a"} and drive(server.url()).get(A) == {"uuid": "a"}
         finally:
             os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    client.get("a")  # the parent still has its own connection
+    client.get(A)  # the parent still has its own connection
     assert server.connections == 2
     assert len(server.seen) == 4
 
@@ -252,9 +254,9 @@ def test_a_forked_child_opens_its_own_connection(server: RecordingServer) -> Non
 def test_http_proxy_from_the_environment_is_used(no_proxy_settings: pytest.MonkeyPatch) -> None:
     with serving() as proxy:
         no_proxy_settings.setenv("HTTP_PROXY", proxy.url())
-        assert drive("http://api.test").get("a") == {"uuid": "a"}
+        assert drive("http://api.test").get(A) == {"uuid": "a"}
     assert [seen.request_line for seen in proxy.seen] == [
-        "GET http://api.test/api/2.0/drives/a/ HTTP/1.1"
+        f"GET http://api.test/api/2.0/drives/{A}/ HTTP/1.1"
     ]
 
 
@@ -264,7 +266,7 @@ def test_https_proxy_from_the_environment_gets_a_connect(
     with serving() as proxy:
         no_proxy_settings.setenv("HTTPS_PROXY", proxy.url())
         with pytest.raises(errors.TransportError):
-            drive("https://api.test:8443").get("a")  # this proxy refuses tunnels
+            drive("https://api.test:8443").get(A)  # this proxy refuses tunnels
     assert [seen.request_line.rpartition(" ")[0] for seen in proxy.seen] == [
         "CONNECT api.test:8443"
     ]
@@ -279,10 +281,10 @@ def test_no_proxy_sends_directly_and_is_decided_per_host(
         no_proxy_settings.setenv("HTTP_PROXY", proxy.url())
         no_proxy_settings.setenv("NO_PROXY", "127.0.0.1")
         client = drive(server.url())
-        assert client.get("a") == {"uuid": "a"}
+        assert client.get(A) == {"uuid": "a"}
         # an upload link on another host of the same client goes through the proxy
         client.upload_chunk("http://direct.test/upload/1/", str(chunk), 0, 10)
-    assert [seen.request_line for seen in server.seen] == ["GET /api/2.0/drives/a/ HTTP/1.1"]
+    assert [seen.request_line for seen in server.seen] == [f"GET /api/2.0/drives/{A}/ HTTP/1.1"]
     assert [seen.request_line for seen in proxy.seen] == [
         "POST http://direct.test/upload/1/ HTTP/1.1"
     ]
@@ -309,10 +311,10 @@ def test_requests_ca_bundle_is_used_when_verify_is_not_given(
     server, server_ca, other_ca = tls_server
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", server_ca)
-    assert drive(server.url("https")).get("a") == {"uuid": "a"}
+    assert drive(server.url("https")).get(A) == {"uuid": "a"}
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", other_ca)
     with pytest.raises(errors.TransportError, match="TLS verification failed"):
-        drive(server.url("https")).get("a")
+        drive(server.url("https")).get(A)
 
 
 def test_curl_ca_bundle_is_used_when_requests_ca_bundle_is_unset(
@@ -321,7 +323,7 @@ def test_curl_ca_bundle_is_used_when_requests_ca_bundle_is_unset(
     server, server_ca, _ = tls_server
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.setenv("CURL_CA_BUNDLE", server_ca)
-    assert drive(server.url("https")).get("a") == {"uuid": "a"}
+    assert drive(server.url("https")).get(A) == {"uuid": "a"}
 
 
 @pytest.mark.parametrize("how", ["argument", "config"])
@@ -340,10 +342,10 @@ def test_an_explicit_ca_bundle_wins_over_requests_ca_bundle(
         return drive(server.url("https"))
 
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", other_ca)
-    assert client_trusting(server_ca).get("a") == {"uuid": "a"}
+    assert client_trusting(server_ca).get(A) == {"uuid": "a"}
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", server_ca)
     with pytest.raises(errors.TransportError, match="TLS verification failed"):
-        client_trusting(other_ca).get("a")
+        client_trusting(other_ca).get(A)
 
 
 def test_a_verified_client_never_reuses_an_unverified_clients_connection(
@@ -351,9 +353,9 @@ def test_a_verified_client_never_reuses_an_unverified_clients_connection(
 ) -> None:
     server, server_ca, other_ca = tls_server
     # unverified TLS is warned about through logging, not with urllib3's raw warning
-    assert drive(server.url("https"), verify=False).get("a") == {"uuid": "a"}
+    assert drive(server.url("https"), verify=False).get(A) == {"uuid": "a"}
     assert "TLS verification is off" in caplog.text
     with pytest.raises(errors.TransportError, match="TLS verification failed"):
-        drive(server.url("https"), verify=other_ca).get("a")
-    assert drive(server.url("https"), verify=server_ca).get("a") == {"uuid": "a"}
+        drive(server.url("https"), verify=other_ca).get(A)
+    assert drive(server.url("https"), verify=server_ca).get(A) == {"uuid": "a"}
     assert server.connections == 3

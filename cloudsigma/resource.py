@@ -156,6 +156,8 @@ class ResourceBase:
     id_kind: str | None = _ids.UUID
     #: Actions of the collection itself (``/<resource>/action/?do=...``), sent without an id.
     collection_actions: frozenset[str] = frozenset()
+    #: What this collection's action verbs call their id (named in errors).
+    action_id_argument = "uuid"
     #: How :meth:`wait_for_status` and :meth:`wait_deleted` poll unless told otherwise.
     wait_policy: WaitPolicy = WaitPolicy()
 
@@ -314,20 +316,22 @@ class ResourceBase:
         data: Any = None,
         query_params: QueryParams | None = None,
         *,
-        argument: str = "uuid",
+        argument: str | None = None,
     ) -> Any:
         """POST ``/<resource>/<uuid>/action/?do=<action>``.
 
         ``uuid`` None means the collection's own action, for the actions listed in
         :attr:`collection_actions` only: any other action needs the id of one object.
 
-        :param argument: the caller's name for the id, for the error.
+        :param argument: the caller's name for the id, for the error
+            (default :attr:`action_id_argument`).
         :raises InvalidIdError: for an id that does not name one object.
         """
         if uuid is None and action in self.collection_actions:
             url = self._get_url() + "action/"
         else:
-            url = self._object_url(uuid, argument) + "action/"  # type: ignore[arg-type]
+            name = argument or self.action_id_argument
+            url = self._object_url(uuid, name) + "action/"  # type: ignore[arg-type]
         params = {"do": action, **(query_params or {})}
         return self.c.post(url, data, query_params=params, return_list=False)
 
@@ -656,6 +660,7 @@ class CloudStatus(ResourceBase):
     """``/cloud_status/``: the cloud's feature flags (``vpc``, ``vmware``, ...)."""
 
     resource_name = "cloud_status"
+    id_kind = None
 
     def get(self) -> Any:  # type: ignore[override]
         """The flags, one object."""
@@ -959,49 +964,30 @@ class VirtualRouters(ResourceBase):
     """Virtual routers and their NAT, firewall and log actions."""
 
     resource_name = "virtualrouters"
+    action_id_argument = "virtual_router_uuid"
 
     def enable_nat(self, virtual_router_uuid: str, data: Payload | None) -> Any:
-        return self._action(
-            virtual_router_uuid, "enable_nat", data or {}, argument="virtual_router_uuid"
-        )
+        return self._action(virtual_router_uuid, "enable_nat", data or {})
 
     def disable_nat(self, virtual_router_uuid: str, data: Payload | None) -> Any:
-        return self._action(
-            virtual_router_uuid, "disable_nat", data or {}, argument="virtual_router_uuid"
-        )
+        return self._action(virtual_router_uuid, "disable_nat", data or {})
 
     def enable_firewall(self, virtual_router_uuid: str, data: Payload | None) -> Any:
-        return self._action(
-            virtual_router_uuid, "enable_firewall", data or {}, argument="virtual_router_uuid"
-        )
+        return self._action(virtual_router_uuid, "enable_firewall", data or {})
 
     def disable_firewall(self, virtual_router_uuid: str, data: Payload | None) -> Any:
-        return self._action(
-            virtual_router_uuid, "disable_firewall", data or {}, argument="virtual_router_uuid"
-        )
+        return self._action(virtual_router_uuid, "disable_firewall", data or {})
 
     def enable_firewall_logging(self, virtual_router_uuid: str, data: Payload | None) -> Any:
-        return self._action(
-            virtual_router_uuid,
-            "enable_firewall_logging",
-            data or {},
-            argument="virtual_router_uuid",
-        )
+        return self._action(virtual_router_uuid, "enable_firewall_logging", data or {})
 
     def disable_firewall_logging(self, virtual_router_uuid: str, data: Payload | None) -> Any:
-        return self._action(
-            virtual_router_uuid,
-            "disable_firewall_logging",
-            data or {},
-            argument="virtual_router_uuid",
-        )
+        return self._action(virtual_router_uuid, "disable_firewall_logging", data or {})
 
     def get_log(
         self, virtual_router_uuid: str, data: Payload | None, query_params: QueryParams | None
     ) -> Any:
-        return self._action(
-            virtual_router_uuid, "get_log", data or {}, query_params, argument="virtual_router_uuid"
-        )
+        return self._action(virtual_router_uuid, "get_log", data or {}, query_params)
 
     def enable_vpn(self, virtual_router_uuid: str, data: Payload | None = None) -> Any:
         """Turn the router's VPN on (configure it with :meth:`Upstream.configure_vpn`)."""
@@ -1021,11 +1007,10 @@ class VirtualRouters(ResourceBase):
 
 class Lans(ResourceBase):
     resource_name = "lans"
+    action_id_argument = "virtual_router_uuid"
 
     def configure_dhcp(self, virtual_router_uuid: str, data: Payload | None) -> Any:
-        return self._action(
-            virtual_router_uuid, "configure_dhcp", data or {}, argument="virtual_router_uuid"
-        )
+        return self._action(virtual_router_uuid, "configure_dhcp", data or {})
 
 
 class IpAliases(ResourceBase):
@@ -1034,11 +1019,10 @@ class IpAliases(ResourceBase):
 
 class Upstream(ResourceBase):
     resource_name = "upstream"
+    action_id_argument = "virtual_router_uuid"
 
     def configure_vpn(self, virtual_router_uuid: str, data: Payload | None) -> Any:
-        return self._action(
-            virtual_router_uuid, "configure_vpn", data or {}, argument="virtual_router_uuid"
-        )
+        return self._action(virtual_router_uuid, "configure_vpn", data or {})
 
 
 class PortForwards(ResourceBase):
@@ -1051,24 +1035,24 @@ class AddressForwards(ResourceBase):
 
 class VrFwPolicies(ResourceBase):
     resource_name = "vrfwpolicies"
+    action_id_argument = "fw_policy_uuid"
 
     def enable(self, fw_policy_uuid: str, data: Payload | None) -> Any:
-        return self._action(fw_policy_uuid, "enable", data or {}, argument="fw_policy_uuid")
+        return self._action(fw_policy_uuid, "enable", data or {})
 
     def disable(self, fw_policy_uuid: str, data: Payload | None) -> Any:
-        return self._action(fw_policy_uuid, "disable", data or {}, argument="fw_policy_uuid")
+        return self._action(fw_policy_uuid, "disable", data or {})
 
 
 class VrFwFilters(ResourceBase):
     resource_name = "vrfwfilters"
+    action_id_argument = "fw_filter_uuid"
 
     def enable_logging(self, fw_filter_uuid: str, data: Payload | None) -> Any:
-        return self._action(fw_filter_uuid, "enable_logging", data or {}, argument="fw_filter_uuid")
+        return self._action(fw_filter_uuid, "enable_logging", data or {})
 
     def disable_logging(self, fw_filter_uuid: str, data: Payload | None) -> Any:
-        return self._action(
-            fw_filter_uuid, "disable_logging", data or {}, argument="fw_filter_uuid"
-        )
+        return self._action(fw_filter_uuid, "disable_logging", data or {})
 
 
 class Routes(ResourceBase):

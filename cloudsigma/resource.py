@@ -771,7 +771,16 @@ class Capabilites(ResourceBase):  # sic: pycloudsigma's spelling is part of the 
 
 class Accounts(ResourceBase):
     resource_name = "accounts"
-    collection_actions = frozenset({"authenticate_asynchronous", "create", "login"})
+    collection_actions = frozenset(
+        {
+            "authenticate_asynchronous",
+            "check_login",
+            "check_login_with_return_uuid",
+            "create",
+            "login",
+            "logout",
+        }
+    )
 
     def authenticate_asynchronous(self) -> Any:
         """Get an ``async_auth`` cookie (in ``self.c.resp.cookies``) for the websocket."""

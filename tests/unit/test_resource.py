@@ -19,6 +19,7 @@ from cloudsigma.generic import GenericClient
 from cloudsigma.resource import WaitPolicy
 
 UUID = "5c33a9b1-0000-4000-8000-000000000001"
+UUID_B = "5c33a9b1-0000-4000-8000-00000000000b"
 ANY_URL = re.compile(r"https://api\.test/.*")
 
 RESOURCE_NAMES = {
@@ -301,8 +302,8 @@ ACTION_CASES: list[tuple[str, Callable[[Any], Any], tuple[str, str, dict[str, st
     *[
         (
             class_name,
-            lambda r: r.delete_many(["a", b"b"]),
-            ("DELETE", f"{P}{name}/", {}, {"objects": [{"uuid": "a"}, {"uuid": "b"}]}),
+            lambda r: r.delete_many([UUID, UUID_B.encode()]),
+            ("DELETE", f"{P}{name}/", {}, {"objects": [{"uuid": UUID}, {"uuid": UUID_B}]}),
         )
         for class_name, name in (
             ("Drive", "drives"),

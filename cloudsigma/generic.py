@@ -38,13 +38,13 @@ from cloudsigma.policies import (
     parse_retry_after,
 )
 from cloudsigma.version import __version__
+from cloudsigma.websocket.connection import WebsocketClient
 
 if TYPE_CHECKING:
     # requests, urllib3 and simplejson load on first use (a client, a request), so that
     # importing the SDK stays fast.
     from cloudsigma._attempts import Attempts
     from cloudsigma._transport import Environment, Failure, PreparedRequest, Response, Session
-    from cloudsigma.websocket import WebsocketClient
 
 __all__ = [
     "NO_BODY",
@@ -82,16 +82,6 @@ _Consumed = TypeVar("_Consumed")
 def _sleep(seconds: float) -> None:
     """Sleep between retries (a separate function so tests can replace it)."""
     time.sleep(seconds)
-
-
-def __getattr__(name: str) -> Any:
-    # The websocket lives in cloudsigma.websocket, which builds on this module; its
-    # client is found here too, where pycloudsigma had it.
-    if name == "WebsocketClient":
-        from cloudsigma.websocket import WebsocketClient
-
-        return WebsocketClient
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --- request logging --------------------------------------------------------------------------

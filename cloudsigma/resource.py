@@ -2,8 +2,8 @@
 
 Payloads are plain dicts and lists, as the API sends them. Everything shared
 lives in :class:`ResourceBase`; a subclass is its ``resource_name`` plus its
-action verbs. ``Websocket`` (in :mod:`cloudsigma.websocket`, found here too)
-waits for the API's change events.
+action verbs. :class:`Websocket` (from :mod:`cloudsigma.websocket`) waits for the API's
+change events.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from cloudsigma import _ids, errors
 from cloudsigma.errors import WebsocketTimeoutError
 from cloudsigma.generic import GenericClient, get_client
 from cloudsigma.policies import WaitPolicy, status_set
+from cloudsigma.websocket.events import Websocket, asynchronous_cookie
 
 if TYPE_CHECKING:
     from cloudsigma import payloads
     from cloudsigma._transport import Response
-    from cloudsigma.websocket import Websocket
 
 __all__ = [
     "Accounts",
@@ -95,15 +95,6 @@ _Resource = TypeVar("_Resource", bound="ResourceBase")
 
 QueryParams = dict[str, Any]
 Payload = dict[str, Any]
-
-
-def __getattr__(name: str) -> Any:
-    # The event waiter builds on the resources here; pycloudsigma had it in this module.
-    if name == "Websocket":
-        from cloudsigma.websocket import Websocket
-
-        return Websocket
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _sleep(seconds: float) -> None:
@@ -537,9 +528,9 @@ class Drive(ResourceBase):
 def chunk_span(file_size: int, chunk_number: int, chunk_size: int) -> tuple[int, int]:
     """``(offset, length)`` of chunk ``chunk_number`` (from 0); the last chunk takes the rest.
 
-    The layout every upload shares (see ``cloudsigma._chunks.ChunkLayout``).
+    The layout every upload shares (see ``cloudsigma._layout.ChunkLayout``).
     """
-    from cloudsigma._chunks import chunk_span as span  # the transfer machinery loads on use
+    from cloudsigma._layout import chunk_span as span  # loaded on use: importing stays light
 
     return span(file_size, chunk_number, chunk_size)
 
@@ -815,21 +806,7 @@ class Accounts(ResourceBase):
 
         :raises InvalidResponseError: when the answer sets no such cookie.
         """
-        answer = self.c.request(
-            "POST",
-            self._get_url() + "action/",
-            {},
-            query_params={"do": "authenticate_asynchronous"},
-        )
-        cookie = answer.cookies.get("async_auth")
-        if not cookie:
-            raise errors.InvalidResponseError(
-                "accounts/action/?do=authenticate_asynchronous answered without an async_auth "
-                "cookie, so the websocket cannot be opened",
-                status_code=answer.status_code,
-                request_id=answer.request_id,
-            )
-        return cookie
+        return asynchronous_cookie(self.c)
 
     def create(self, email: str, promo_code: str | None = None) -> Any:  # type: ignore[override]
         """Sign up a new account; sent without credentials."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 import heapq
 import os
+import re
 import socket
 import threading
 import time
@@ -436,11 +437,38 @@ class DigestAuth(HTTPDigestAuth):
     every answer that reaches the hook may be answered once.
     """
 
+    #: How many of the latest Authorization headers are remembered for redaction.
+    REMEMBERED = 32
+
+    def __init__(self, username: str, password: str) -> None:
+        super().__init__(username, password)
+        self._sent: collections.deque[str] = collections.deque(maxlen=self.REMEMBERED)
+        self._sent_lock = threading.Lock()
+
     def handle_401(self, r: Response, **kwargs: Any) -> Response:
         try:
             return super().handle_401(r, **kwargs)  # type: ignore[no-any-return]
         finally:
             self._thread_local.num_401_calls = 1  # type: ignore[attr-defined]
+
+    def build_digest_header(self, method: str, url: str) -> str | None:
+        header: str | None = super().build_digest_header(method, url)
+        if header:
+            values = [header.removeprefix("Digest ")]
+            values += _DIGEST_SECRET_FIELDS.findall(header)
+            with self._sent_lock:
+                self._sent.extend(values)
+        return header
+
+    def sent_values(self) -> list[str]:
+        """What the latest Authorization headers held that a server could replay: each
+        header's value, its ``response`` hash and ``cnonce`` (secrets to redact by value)."""
+        with self._sent_lock:
+            return list(self._sent)
+
+
+#: The fields of a Digest Authorization header that are derived from the password.
+_DIGEST_SECRET_FIELDS = re.compile(r'\b(?:response|cnonce)="?([^",\s]+)')
 
 
 def new_session(user_agent: str) -> Session:

@@ -129,7 +129,7 @@ def wrap_with_log_hook(
     log_level: str | int | None,
     next_hook: ResponseHook | None = None,
     *,
-    secrets: Iterable[str] = (),
+    secrets: Iterable[str] | Callable[[], Iterable[str]] = (),
 ) -> ResponseHook:
     """A ``requests`` response hook: log each exchange at ``log_level``, then call ``next_hook``.
 
@@ -141,7 +141,8 @@ def wrap_with_log_hook(
 
     :param log_level: a ``logging`` level name (``"DEBUG"``) or number; falsy turns logging off.
     :param next_hook: called with the response after logging.
-    :param secrets: literal values to hide wherever they appear.
+    :param secrets: literal values to hide wherever they appear, or a function that
+        returns them when an exchange is logged.
     """
     hook = next_hook or _no_hook
     if not log_level:
@@ -150,11 +151,12 @@ def wrap_with_log_hook(
     if level is None:
         LOG.error("unknown request_log_level %r; requests are not logged", log_level)
         return hook
-    secret_values = tuple(secrets)
+    secret_values = () if callable(secrets) else tuple(secrets)
 
     def log_hook(response: Response, *args: Any, **kwargs: Any) -> None:
         if LOG.isEnabledFor(level):
-            LOG.log(level, "%s", describe_exchange(response, secret_values))
+            shown = tuple(secrets()) if callable(secrets) else secret_values
+            LOG.log(level, "%s", describe_exchange(response, shown))
         hook(response, *args, **kwargs)
 
     return log_hook
@@ -420,6 +422,8 @@ class GenericClient:
             values.append(basic_token(self.username, self.password))
             values.append(f"{self.username or ''}:{self.password}")
         values.extend(_cookie_values(self._http))
+        if self._digest is not None:
+            values.extend(self._digest.sent_values())
         return values
 
     def _redact(self, text: str) -> str:
@@ -451,8 +455,10 @@ class GenericClient:
             kwargs["params"] = dict(query_params)
         response_hook = self.response_hook or _no_hook
         if self.request_log_level:  # collecting the secrets to redact is for logging only
+            # the secrets as they are once the answer is in: cookies set by a login, the
+            # Digest header built for a challenge
             response_hook = wrap_with_log_hook(
-                self.request_log_level, self.response_hook, secrets=self._secrets()
+                self.request_log_level, self.response_hook, secrets=self._secrets
             )
         kwargs["hooks"] = {"response": response_hook}
         return kwargs

@@ -35,11 +35,12 @@ class DigestServer(http.server.ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, *, answer_503_once: bool = False) -> None:
+    def __init__(self, *, answer_503_once: bool = False, echo: bool = False) -> None:
         super().__init__(("127.0.0.1", 0), DigestHandler)
         self.nonces: dict[str, int] = {}
         self.seen: list[dict[str, Any]] = []
         self.answer_503_once = answer_503_once
+        self.echo = echo
         self.lock = threading.Lock()
         self.thread = threading.Thread(
             target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -108,6 +109,9 @@ class DigestHandler(http.server.BaseHTTPRequestHandler):
         if self.server.answer_503_once:
             self.server.answer_503_once = False
             self.send("503", 503, {})
+            return
+        if self.server.echo:  # as a proxy that echoes the request does
+            self.send(json.dumps({"error_message": header}), 400, {"X-Echo-Auth": str(header)})
             return
         sent = json.loads(body) if body else None
         self.send(json.dumps({"objects": [{"uuid": "u1", "sent": sent}]}), 200, {})
@@ -186,6 +190,23 @@ def test_a_retried_call_answers_a_new_challenge(sleeps) -> None:
         None,
     ]
     assert len(sleeps) == 1
+
+
+def test_digest_material_echoed_back_is_hidden_in_errors_and_logs(caplog) -> None:
+    echoing = DigestServer(echo=True)
+    caplog.set_level(logging.DEBUG)
+    try:
+        client = digest_client(echoing, retry=0, request_log_level="DEBUG")
+        with client, pytest.raises(errors.ClientError) as refused:
+            client.get("/drives/")
+    finally:
+        echoing.close()
+    header = echoing.seen[-1]["auth"]
+    params = dict(re.findall(r'(\w+)="?([^",]*)"?', header[len("Digest ") :]))
+    shown = [str(refused.value), repr(refused.value), caplog.text]
+    for secret in (header[len("Digest ") :], params["response"], params["cnonce"]):
+        assert all(secret not in text for text in shown), secret
+    assert "X-Echo-Auth" in caplog.text  # the exchange was logged, with the value hidden
 
 
 def test_a_resource_works_with_digest(server) -> None:

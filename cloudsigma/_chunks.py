@@ -214,10 +214,24 @@ def _failed_attempt(failure: _transport.Failure) -> TransferAttemptError:
 
 
 def refusal_text(response: Any, secrets: Iterable[str] = ()) -> str:
-    """``the server answered 503: <the start of its body>``, without any secret."""
-    text = redact_text(str(getattr(response, "text", "") or "").strip()[: EXCERPT * 4], secrets)
+    """``the server answered 503: <the start of its body>``, without any secret.
+
+    Of a body still streaming, only the start is read: a refusal may be any size.
+    """
+    text = redact_text(_body_start(response, EXCERPT * 4).strip()[: EXCERPT * 4], secrets)
     excerpt = text if len(text) <= EXCERPT else text[:EXCERPT] + "..."
     return f"the server answered {response.status_code}: {excerpt}"
+
+
+def _body_start(response: Any, limit: int) -> str:
+    """At most about ``limit`` bytes of the answer's body, as text."""
+    if getattr(response, "_content_consumed", True) or not hasattr(response, "iter_content"):
+        return str(getattr(response, "text", "") or "")
+    try:
+        start = next(response.iter_content(limit), b"")
+    except TRANSPORT_ERRORS:
+        start = b""
+    return bytes(start[:limit]).decode(response.encoding or "utf-8", "replace")
 
 
 def refused(response: Any, what: str, secrets: Iterable[str] = ()) -> TransferAttemptError:

@@ -310,10 +310,12 @@ class Download(ChunkWorkers):
                 "did the drive change? delete the .part file and start again"
             )
 
-    def _write_body(self, resp: Any, offset: int, size: int) -> str:
+    def _write_body(self, resp: Any, offset: int, size: int, *, whole: bool = False) -> str:
         """Write the answer's bytes at ``offset``; undo their progress if the stream breaks.
 
+        :param whole: the answer is the whole image: a byte more than ``size`` is an error.
         :returns: the SHA-256 (hex) of the bytes written.
+        :raises DownloadError: for a whole image longer than ``size``.
         """
         written = 0
         digest = hashlib.sha256()
@@ -321,12 +323,15 @@ class Download(ChunkWorkers):
             for block in resp.iter_content(self.read_block):
                 if self._stop.is_set():
                     raise TransferAttemptError("stopped: another range failed", transient=False)
-                block = block[: size - written]
+                if len(block) > size - written:
+                    if whole:
+                        raise self._not_the_image("more bytes")
+                    block = block[: size - written]
                 _pwrite_all(self._fd, block, offset + written)
                 digest.update(block)
                 written += len(block)
                 self.update_progress(len(block))
-                if written == size:
+                if written == size and not whole:
                     break
             if written != size:
                 raise TransferAttemptError(
@@ -338,15 +343,27 @@ class Download(ChunkWorkers):
         return digest.hexdigest()
 
     def _write_whole_body(self, resp: Any) -> None:
-        """Fallback for servers without Range: stream the whole image from byte 0."""
+        """Fallback for servers without Range: stream the whole image from byte 0.
+
+        :raises DownloadError: when the answer is not as long as the drive.
+        """
+        announced = resp.headers.get("Content-Length", "")
+        if announced.isdigit() and int(announced) != self.size:
+            raise self._not_the_image(f"{announced} bytes")
         self.update_progress(-self.uploaded_size)
         self.done = set()
-        self._write_body(resp, 0, self.size)
+        self._write_body(resp, 0, self.size, whole=True)
         ranges = self._ranges()
         digests = {r.number: _digest_of(self._fd, r.offset, r.size) for r in ranges}
         with self.progress_lock:
             self.digests = digests
             self.done = {r.number for r in ranges}
+
+    def _not_the_image(self, found: str) -> DownloadError:
+        return DownloadError(
+            f"drive {self.uuid} has {self.size} bytes, but the server ignored the Range "
+            f"asked for and answered with {found}; that is not the drive's image"
+        )
 
     def _mark_done(self, number: int) -> None:
         with self.progress_lock:

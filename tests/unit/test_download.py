@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
@@ -184,6 +185,50 @@ def test_a_drive_that_cannot_be_downloaded_is_refused(tmp_path):
         make_download(tmp_path / "drive.img").run()
 
     assert api.requested == []
+
+
+class Served(io.RawIOBase):
+    """A body of ``size`` bytes (starting with ``prefix``) that counts what was read of it."""
+
+    def __init__(self, size: int, prefix: bytes = b"") -> None:
+        self.size, self.prefix, self.served = size, prefix, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = min(len(buffer), self.size - self.served)
+        start = self.prefix[self.served : self.served + count]
+        buffer[:count] = start + b"x" * (count - len(start))
+        self.served += count
+        return count
+
+
+@pytest.mark.parametrize("announced", [True, False])
+@responses.activate
+def test_a_whole_answer_longer_than_the_drive_is_not_taken_for_its_image(tmp_path, announced):
+    FakeDownloadApi(responses.mock, image_bytes(2000))
+    body = image_bytes(5000) if announced else io.BufferedReader(Served(5000))
+    responses.replace("GET", API + f"drives/{DRIVE_UUID}/download/", body=body, status=200)
+    target = tmp_path / "drive.img"
+
+    with pytest.raises(DownloadError, match="has 2000 bytes, but the server ignored the Range"):
+        make_download(target, chunk_size=1000).run()
+
+    assert not target.exists()
+
+
+@responses.activate
+def test_a_refusal_of_any_size_is_read_only_as_far_as_its_excerpt(tmp_path):
+    FakeDownloadApi(responses.mock, image_bytes(2000))
+    refusal = Served(1024**3, b"<html>")
+    body = io.BufferedReader(refusal)
+    responses.replace("GET", API + f"drives/{DRIVE_UUID}/download/", body=body, status=403)
+
+    with pytest.raises(DownloadError, match="the server answered 403: <html>xxx"):
+        make_download(tmp_path / "drive.img", chunk_size=1000).run()
+
+    assert refusal.served < 1024**2  # of the GiB offered, the start
 
 
 @responses.activate

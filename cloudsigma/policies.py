@@ -170,7 +170,8 @@ class Retry:
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date); None if absent."""
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date); None if absent
+    or not a finite number of seconds (``nan``, ``1e400``)."""
     if not value:
         return None
     value = value.strip()
@@ -179,7 +180,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     except ValueError:
         pass
     else:
-        return None if math.isnan(seconds) else max(seconds, 0.0)
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     import email.utils  # only an HTTP-date Retry-After needs it: importing stays light
 
     try:

@@ -62,6 +62,16 @@ def test_get_retried_on_503_honours_retry_after_seconds(
 
 
 @responses.activate
+def test_an_infinite_retry_after_is_ignored_like_any_malformed_one(
+    client: GenericClient, sleeps: list[float]
+) -> None:
+    responses.get(DRIVES, status=503, headers={"Retry-After": "1e400"})
+    responses.get(DRIVES, json={"objects": [{"uuid": "a"}]})
+    assert client.get("/drives/") == {"uuid": "a"}
+    assert sleeps == [0.5]  # the backoff's own first sleep
+
+
+@responses.activate
 def test_retry_after_http_date_is_honoured(client: GenericClient, sleeps: list[float]) -> None:
     import time
 
@@ -235,6 +245,9 @@ def test_never_reached_server(exc: Exception, expected: bool) -> None:
         ("soon", None),
         ("Wed, 21 Oct 2015 07:28:30 GMT", 30.0),
         ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),
+        ("nan", None),
+        ("1e400", None),
+        ("-inf", None),
     ],
 )
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:

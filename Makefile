@@ -25,7 +25,7 @@ test: $(call installed,test)
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-long: $(call installed,test)
-	CLOUDSIGMA_LONG=1 $(PY) -m pytest -q -p no:cacheprovider tests/reliability
+	CLOUDSIGMA_LONG=1 $(PY) -m pytest -q -p no:cacheprovider tests/reliability tests/adversarial
 
 lint: $(call installed,dev)
 	$(VENV)/bin/ruff check cloudsigma tests samples

@@ -280,22 +280,28 @@ def with_retries(
     chunk_number: int,
     error_class: type[TransferError] = TransferError,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: float | None = None,
 ) -> Any:
     """Run ``attempt()`` until it succeeds, sleeping with backoff and jitter after
     transient failures, at most ``policy.total + 1`` times.
 
+    :param deadline: seconds after which no further attempt starts (nor a sleep that
+        would end past it).
     :raises TransferError: naming ``describe`` once attempts run out or a failure is final.
     """
-    attempts = Attempts(policy, sleep=sleep)
+    attempts = Attempts(policy, deadline, sleep=sleep)
     while True:
         try:
             return attempt()
         except RETRYABLE_ERRORS as exc:
             delay = attempts.next_delay() if is_transient(exc) else None
             if delay is None:
-                raise _final_error(
+                error = _final_error(
                     exc, describe, resume_hint, chunk_number, attempts.count, error_class
-                ) from exc
+                )
+                if attempts.gave_up and hasattr(error, "add_note"):  # Python 3.11+
+                    error.add_note(f"not retried: {attempts.gave_up}")
+                raise error from exc
             LOG.info(
                 "%s failed (%s); attempt %d in %.2fs", describe, exc, attempts.count + 1, delay
             )

@@ -260,6 +260,7 @@ class Download(ChunkWorkers):
             f"run the download again to resume from {self.part_path}",
             chunk.number,
             RangeDownloadError,
+            deadline=self.c.deadline,  # a range with its retries is one call
         )
         if not whole:
             self._mark_done(chunk.number)

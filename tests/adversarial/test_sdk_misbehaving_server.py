@@ -115,7 +115,6 @@ def _download(client: GenericClient) -> Any:
                 "max_response_bytes": MAX_RESPONSE_BYTES,
             },
         )
-        download.retry_policy = RETRY
         path = download.run()
         with open(path, "rb") as image:
             assert image.read() == DRIVE_IMAGE

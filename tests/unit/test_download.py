@@ -232,6 +232,25 @@ def test_a_refusal_of_any_size_is_read_only_as_far_as_its_excerpt(tmp_path):
 
 
 @responses.activate
+def test_a_range_and_its_retries_end_within_the_deadline(tmp_path):
+    api = FakeDownloadApi(responses.mock, image_bytes(1000))
+    api.failures[0] = [503] * 10
+    download = Download(
+        DRIVE_UUID,
+        tmp_path / "drive.img",
+        generic_client_kwargs={**CLIENT_KWARGS, "timeout": (0.1, 0.2), "deadline": 0.5},
+    )
+    download.retry_policy = Retry(total=10, backoff_factor=0.2, jitter=False)
+
+    with pytest.raises(RangeDownloadError, match="failed after 2 attempts") as failed:
+        download.run()
+
+    # slept 0.2 s after the first 503; the next sleep (0.4 s) would end past the deadline
+    assert api.starts() == [0, 0]
+    assert "past the 0.5 s deadline of the call" in " ".join(failed.value.__notes__)
+
+
+@responses.activate
 def test_a_wrong_content_range_is_an_error(tmp_path):
     FakeDownloadApi(responses.mock, image_bytes(2000))
     responses.replace(

@@ -334,7 +334,7 @@ def _parse_answer(payload: bytes, device: str, path: str, wants_object: bool) ->
     if text[:1] in ("{", "["):
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return _unescape_leaf(text)  # a meta value that merely starts like JSON
     if _JSON_LITERAL.fullmatch(text):
         return json.loads(text)
@@ -344,6 +344,13 @@ def _parse_answer(payload: bytes, device: str, path: str, wants_object: bool) ->
 def _parse_object(text: str, device: str, path: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
+    except RecursionError as exc:
+        raise MetadataResponseError(
+            f"serial device {device} answered {_describe(path)} with JSON nested too deeply "
+            "to decode",
+            device,
+            path,
+        ) from exc
     except ValueError as exc:
         found = "an empty answer" if not text else f"{len(text)} characters of invalid JSON ({exc})"
         raise MetadataResponseError(

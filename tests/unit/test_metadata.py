@@ -419,6 +419,8 @@ def test_reader_waits_for_the_lock_and_times_out_if_it_is_never_released(
         ("", b"\n\x04", "an empty answer"),
         ("/global_context/", b"not json\n\x04", "invalid JSON"),
         ("name", b"caf\xe9\n\x04", "not UTF-8"),
+        ("", b"[" * 5000 + b"\n\x04", "nested too deeply"),
+        ("/global_context/", b'{"a":' * 5000 + b"\n\x04", "nested too deeply"),
     ],
 )
 def test_garbled_answer_raises_response_error(path: str, answer: bytes, message: str) -> None:
@@ -428,6 +430,12 @@ def test_garbled_answer_raises_response_error(path: str, answer: bytes, message:
             GetServerMetadata(device=server.path, timeout=TIMEOUT).get(path)
         assert server.path in str(caught.value)
     assert isinstance(caught.value, ValueError)
+
+
+def test_a_meta_value_of_thousands_of_brackets_is_that_text() -> None:
+    with SerialContextServer(lambda: CONTEXT_ALL) as server:
+        server.answer = lambda asked: b"[" * 5000 + b"\n\x04"  # type: ignore[method-assign]
+        assert GetServerMetadata(device=server.path, timeout=TIMEOUT).get("meta/k") == "[" * 5000
 
 
 def test_stopped_server_leaves_a_device_error_not_a_hang() -> None:

@@ -41,6 +41,11 @@ class Isolation:
         self.refused: list[str] = []
         self._lock = threading.Lock()
 
+    def allow(self, url: str) -> None:
+        """Let requests reach ``url``'s scheme, host and port too."""
+        with self._lock:
+            self.allowed = self.allowed | {origin(url)}
+
     def refusal(self, url: str, shown_url: str) -> str | None:
         """None when ``url`` may be reached; else the message of the refusal (now recorded)."""
         if origin(url) in self.allowed:

@@ -16,12 +16,6 @@ from typing import Any
 
 import pytest
 
-ENVIRONMENT = (
-    "CLOUDSIGMA_API_ENDPOINT",
-    "CLOUDSIGMA_WS_ENDPOINT",
-    "CLOUDSIGMA_USERNAME",
-    "CLOUDSIGMA_PASSWORD",
-)
 #: Transition delay of the shared emulator: short, but long enough to see intermediate states.
 TRANSITION_DELAY = 0.05
 STRICT_HELP = (
@@ -75,20 +69,29 @@ def cloudsigma_emulator_server(pytestconfig: pytest.Config) -> Iterator[Any]:
 
 @pytest.fixture
 def cloudsigma_emulator(
-    cloudsigma_emulator_server: Any, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
-) -> Any:
+    cloudsigma_emulator_server: Any, request: pytest.FixtureRequest
+) -> Iterator[Any]:
     """The session emulator, reset before the test, with ``CLOUDSIGMA_CONFIG`` pointing at it.
 
     The ``CLOUDSIGMA_*`` endpoint and credential variables are cleared for the test, so the
-    configuration file decides. It is strict as the test's marker or the run's option say.
+    configuration file decides; injected faults are cleared before and after; resources
+    poll fast. No request of the test may go anywhere but the emulator: one that does (a
+    client built at import time keeps its endpoint) is refused and fails the test. It is
+    strict as the test's marker or the run's option say.
     """
+    from cloudsigma.testing import EmulatorIsolation
+
     emulator = cloudsigma_emulator_server
     emulator.transition_delay = TRANSITION_DELAY
     emulator.strict = strict_for(request)
     emulator.reset()
-    for name in ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CLOUDSIGMA_CONFIG", emulator.config_path)
-    yield emulator
-    emulator.transition_delay = TRANSITION_DELAY
-    emulator.strict = strict_default(request.config)
+    isolation = EmulatorIsolation(emulator, "the cloudsigma_emulator fixture")
+    isolation.start()
+    try:
+        yield emulator
+    finally:
+        refused = isolation.stop()
+        emulator.transition_delay = TRANSITION_DELAY
+        emulator.strict = strict_default(request.config)
+    if refused:
+        pytest.fail(f"{len(refused)} request(s) refused during the test: {refused[0]}")

@@ -14,6 +14,7 @@ from cloudsigma.cli.contexts import config_line
 from cloudsigma.cli.locations import LOCATIONS
 from cloudsigma.cli.problems import CommandFailed
 from cloudsigma.conf import parse_config_text
+from cloudsigma.testing import allow_endpoint
 
 
 @pytest.fixture
@@ -111,6 +112,7 @@ def test_location_fills_in_both_endpoints(cli, home):
 def test_location_option_points_a_command_at_that_location(cli, monkeypatch):
     # nothing listens there from a test; the request must at least go to that host
     monkeypatch.setitem(LOCATIONS, "emu", LOCATIONS["zrh"].__class__("emu", "x", "127.0.0.1:9"))
+    allow_endpoint("https://127.0.0.1:9/")
     failed = cli("--location", "emu", "--timeout", "2", "tags", "list").expect(1)
     assert "127.0.0.1:9" in failed.stderr
     both = cli("--location", "zrh", "--api-endpoint", "http://x/", "tags", "list").expect(2)

@@ -13,6 +13,7 @@ import pytest
 from cli_support import cli_environment, command
 
 from cloudsigma.cli import main
+from cloudsigma.testing import allow_endpoint
 from cloudsigma.version import __version__
 
 
@@ -75,6 +76,7 @@ def test_username_and_endpoint_options_override_the_configuration(cli, cloudsigm
     stranger = cli("--username", "nobody@example.com", "drives", "list").expect(1)
     assert "status 401" in stranger.stderr
 
+    allow_endpoint("http://127.0.0.1:9/")
     closed = cli("--api-endpoint", "http://127.0.0.1:9/api/2.0/", "--timeout", "2", "tags", "list")
     closed.expect(1)
     assert "127.0.0.1:9" in closed.stderr

@@ -17,6 +17,7 @@ import pytest
 from cli_support import command
 
 from cloudsigma import resource
+from cloudsigma.testing import allow_endpoint
 
 
 def on_terminal(args: list[str], env: dict[str, str], *streams: str) -> tuple[int, str, str]:
@@ -74,6 +75,7 @@ def test_a_request_timeout_names_the_timeout_option(cli, tmp_path):
     silent = socket.socket()  # accepts connections (the backlog does) and never answers
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)
+    allow_endpoint(f"http://127.0.0.1:{silent.getsockname()[1]}/")
     config = tmp_path / "silent.conf"
     config.write_text(
         f"api_endpoint = http://127.0.0.1:{silent.getsockname()[1]}/api/2.0/\n"

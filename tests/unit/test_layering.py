@@ -5,7 +5,7 @@ or absolute. The rules:
 
 * no import cycle anywhere in ``cloudsigma/``;
 * a client module (anything outside ``cloudsigma/emulator/``) never imports the emulator,
-  except the pytest plugin and the command line's ``emulator`` command;
+  except the pytest plugin, ``cloudsigma.testing`` and the command line's ``emulator`` command;
 * aiohttp is imported only below ``cloudsigma/emulator/http/``;
 * requests and urllib3 are imported only by ``cloudsigma/_transport.py``;
 * inside the emulator, a module imports only its own layer or the ones below it:
@@ -35,6 +35,7 @@ ALLOWED_CYCLE_EDGES: frozenset[tuple[str, str]] = frozenset()
 #: Client modules that may import the emulator, and what they may import of it.
 EMULATOR_USERS = {
     "cloudsigma.pytest_plugin": "cloudsigma.emulator",  # the emulator fixture
+    "cloudsigma.testing": "cloudsigma.emulator",  # mock_cloudsigma, for unittest users
     "cloudsigma.cli": "cloudsigma.emulator.__main__",  # the `cloudsigma emulator` command
 }
 #: Third-party packages and the only modules (or packages) that may import them.

@@ -21,8 +21,9 @@ $(VENV)/.installed-%-$(HASH): $(PY) setup.py pyproject.toml
 demo: $(call installed,test)
 	$(PY) samples/demo.py
 
+# Two workers (pytest-xdist), one per core of the CI machine; each has its own emulators.
 test: $(call installed,test)
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n 2
 
 test-long: $(call installed,test)
 	CLOUDSIGMA_LONG=1 $(PY) -m pytest -q -p no:cacheprovider tests/reliability tests/adversarial
@@ -64,7 +65,7 @@ check-dist: $(call installed,dev)
 	$(DIST)/venv/bin/python -c "from importlib.metadata import metadata; \
 		print('Requires-Python:', metadata('cloudsigma')['Requires-Python'])" | grep '>=3.10'
 	tar -xzf $(DIST)/*.tar.gz -C $(DIST)
-	cd $(DIST)/cloudsigma-*/ && ../venv/bin/pytest -q -p no:cacheprovider
+	cd $(DIST)/cloudsigma-*/ && ../venv/bin/pytest -q -p no:cacheprovider -n 2
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis docs/_build

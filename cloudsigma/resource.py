@@ -9,7 +9,6 @@ change events.
 from __future__ import annotations
 
 import builtins
-import datetime
 import logging
 import os
 import time
@@ -23,6 +22,8 @@ from cloudsigma.policies import WaitPolicy, status_set
 from cloudsigma.websocket.events import Websocket, asynchronous_cookie
 
 if TYPE_CHECKING:
+    import datetime  # in annotations only: importing resource stays light
+
     from cloudsigma import payloads
     from cloudsigma._transport import Response
 

@@ -203,3 +203,49 @@ def test_the_tunnel_checks_whatever_vnc_password_the_server_has(
     sock.close()
     same_key = password[:8].ljust(8, "\0") == other[:8].ljust(8, "\0")
     assert result == (0 if same_key else 1)
+
+
+class FakeTransport:
+    """The part of an asyncio transport a tunnel touches: it is aborted or not."""
+
+    def __init__(self) -> None:
+        self.aborted = self.closed = False
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def is_closing(self) -> bool:
+        return self.aborted or self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return default
+
+
+@pytest.mark.parametrize("closed_first", [False, True])
+def test_a_closing_tunnel_ends_connections_whose_handler_has_not_run_yet(closed_first):
+    import asyncio
+
+    from cloudsigma.emulator.http.vnc import Tunnel, TunnelProtocol
+
+    async def never_started(reader, writer):  # the handler task is never run here
+        raise AssertionError("not reached")
+
+    async def scenario() -> FakeTransport:
+        listening = socket.create_server(("127.0.0.1", 0))
+        tunnel = Tunnel(listening)
+        transport = FakeTransport()
+        if closed_first:
+            tunnel.close()
+        protocol = TunnelProtocol(tunnel, never_started)
+        protocol.connection_made(transport)
+        tunnel.close()
+        protocol.connection_lost(None)
+        for task in asyncio.all_tasks() - {asyncio.current_task()}:
+            task.cancel()
+        assert tunnel.connections == set()
+        return transport
+
+    assert asyncio.run(scenario()).aborted

@@ -140,6 +140,7 @@ class ApiServer:
         """Close the VNC tunnels and forget their listener (it belongs to this loop)."""
         self.backend.tunnels.close_all()
         self.backend.tunnels.listener = None
+        await asyncio.sleep(0)  # aborted connections let go of their sockets before the loop ends
 
     async def add_request_id(self, request: web.Request, response: web.StreamResponse) -> None:
         response.headers["X-REQUEST-ID"] = f"{self._id_prefix}{next(self._request_ids):08x}"

@@ -18,7 +18,8 @@ import os
 import re
 import socket
 import struct
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import cast
 
 LOG = logging.getLogger("cloudsigma.emulator.vnc")
 
@@ -155,13 +156,14 @@ class RfbSession:
 
 
 class Tunnel:
-    """The listening socket of one tunnel, its asyncio server once it serves, and its clients."""
+    """The listening socket of one tunnel, its asyncio server once it serves, and the
+    connections it accepted (known from the moment they are made, before their handler runs)."""
 
     def __init__(self, listening: socket.socket) -> None:
         self.listening = listening
         self.server: asyncio.Server | None = None
         self.task: asyncio.Task | None = None
-        self.sessions: set[asyncio.StreamWriter] = set()
+        self.connections: set[asyncio.Transport] = set()
         self.closed = False
 
     def close(self) -> None:
@@ -174,8 +176,31 @@ class Tunnel:
                 self.listening.close()
         if self.task is not None:
             self.task.cancel()
-        for writer in list(self.sessions):
-            writer.transport.abort()  # at once, without waiting for a client that is not reading
+        for transport in list(self.connections):
+            transport.abort()  # at once, without waiting for a client that is not reading
+
+
+class TunnelProtocol(asyncio.StreamReaderProtocol):
+    """asyncio's stream protocol, telling its tunnel about the connection as soon as it is
+    made: a connection whose handler has not started yet is still ended when the tunnel
+    closes, and a connection made after the close is ended at once."""
+
+    def __init__(self, tunnel: Tunnel, handler: Callable[..., Awaitable[None]]) -> None:
+        super().__init__(asyncio.StreamReader(), handler)
+        self.tunnel = tunnel
+        self.connection: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.connection = cast(asyncio.Transport, transport)  # a TCP server's are full ones
+        self.tunnel.connections.add(self.connection)
+        super().connection_made(transport)
+        if self.tunnel.closed:
+            self.connection.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.connection is not None:
+            self.tunnel.connections.discard(self.connection)
+        super().connection_lost(exc)
 
 
 class VncListeners:
@@ -197,19 +222,19 @@ class VncListeners:
         tunnel = Tunnel(listening)
 
         async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            tunnel.sessions.add(writer)
             try:
                 if not tunnel.closed:  # a connection accepted as the tunnel closed ends at once
                     await RfbSession(reader, writer, password, name).run()
             finally:
-                tunnel.sessions.discard(writer)
                 writer.close()
                 with contextlib.suppress(Exception):
                     await writer.wait_closed()
 
         async def serve() -> None:
             # Not serving until serve_forever, so a close() before that leaves nothing behind.
-            server = await asyncio.start_server(accept, sock=listening, start_serving=False)
+            server = await self.loop.create_server(
+                lambda: TunnelProtocol(tunnel, accept), sock=listening, start_serving=False
+            )
             tunnel.server = server
             if tunnel.closed:
                 server.close()

@@ -156,11 +156,12 @@ def compare(lookup: str, value: Any, wanted: str) -> bool:
             lookup
         ]
     text = str(value).lower() if isinstance(value, bool) else str(value)
-    if lookup.startswith("i"):
+    if lookup == "in":  # one of the comma-separated values, exactly (not an "i" lookup)
+        lookup = "exact"
+    elif lookup.startswith("i"):
         text, wanted, lookup = text.lower(), wanted.lower(), lookup[1:]
     return {
         "exact": text == wanted,
-        "n": text == wanted,  # "in" without its "i"
         "contains": wanted in text,
         "startswith": text.startswith(wanted),
         "endswith": text.endswith(wanted),
@@ -293,6 +294,17 @@ def test_generated_unknown_filters_are_ignored_with_a_warning_or_refused_when_st
 
 
 # regressions and the strict switch ---------------------------------------------------------
+def test_in_lookup_is_case_sensitive(api, emu):
+    # the generated test's own evaluation once took state__in for a case-insensitive lookup
+    drive = api.create("drives", name="source", size=GIB, media="disk")
+    emu.advance()
+    api.action("drives", drive["uuid"], "clone", 202, name="copy")
+    emu.advance()
+
+    assert listing(api, "jobs", {"state__in": "SUCCESS"}) == []
+    assert len(listing(api, "jobs", {"state__in": "started,success"})) == 1
+
+
 def test_tag_name_of_no_tag_lists_nothing(api, emu):
     api.create("drives", name="keep-me", size=GIB, media="disk")
     api.create("tags", name="real")

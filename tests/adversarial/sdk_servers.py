@@ -291,6 +291,8 @@ class Stage:
         self.csrf_token = f"csrf{time.monotonic_ns():x}tok"
         self.secrets.add(self.session_id, self.csrf_token)
         self.api_requests = 0
+        #: True answers every request well whatever the misbehaviour (a test switches it).
+        self.behaving = False
         self.api = Server(self, "api", "127.0.0.1")
         self.foreign = Server(self, "foreign", "127.0.0.2")
         self.other_port = Server(self, "other_port", "127.0.0.1")
@@ -345,7 +347,7 @@ class Stage:
                 number, self.api_requests = self.api_requests, self.api_requests + 1
         if server is not self.api:
             return self._answer_foreign(connection, request)
-        if number is not None and number >= self.misbehaviour.at:
+        if self.behaving is False and number is not None and number >= self.misbehaviour.at:
             return self._misbehave(connection, request)
         connection.sendall(self._well_behaved(request))
         return True

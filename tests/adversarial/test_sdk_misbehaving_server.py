@@ -18,6 +18,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -48,9 +49,10 @@ CONNECT_TIMEOUT = 0.2
 READ_TIMEOUT = 0.3
 DEADLINE = 0.6
 RETRY = Retry(total=2, backoff_factor=0.05, jitter=False)
-#: How long a call may take at most: its deadline, a session login's own deadline before
-#: it, and slack for a loaded machine (a generous bound, not a timing measurement).
-BOUND = 2 * DEADLINE + 3.0
+#: How long a call may take at most: its deadline, a session login's (or a download's drive
+#: lookup) before it, and ample slack for a loaded machine: a generous bound, not a timing
+#: measurement. Without the deadline a drip-fed answer takes 40 minutes, a Retry-After days.
+BOUND = 4 * DEADLINE + 5.0
 #: The most a call may allocate, far below the 48 MiB bodies the server sends.
 MEMORY_BOUND = 16 * 1024**2
 
@@ -234,3 +236,54 @@ def test_any_misbehaviour_ends_in_a_library_error_in_time_without_leaking(
     misbehaviour: Misbehaviour, call: str, login_method: str, bounce: bool
 ) -> None:
     run_case(misbehaviour, call, login_method, bounce)
+
+
+#: What a well-behaved server answers each call, as the call returns it.
+EXPECTED: dict[str, Callable[[Any], bool]] = {
+    "get": lambda drive: drive["uuid"] == DRIVE_UUID,
+    "list": lambda drives: [d["uuid"] for d in drives] == [DRIVE_UUID],
+    "create": lambda drive: drive["uuid"] == DRIVE_UUID,
+    "action": lambda answer: answer["result"] == "success",
+    "login": lambda uuid: uuid == SERVER_UUID,
+    "download": lambda path: path.endswith("drive.img"),
+}
+
+
+@seeded
+@examples(25)
+@example([(Misbehaviour("half_body", 200), "get", True), (None, "get", False)], "basic")
+@example([(Misbehaviour("drip", 200), "list", True), (None, "list", False)], "session")
+@given(
+    steps=st.lists(
+        st.tuples(st.none() | misbehaviours(), st.sampled_from(sorted(CALLS)), st.booleans()).map(
+            lambda step: (step[0], step[1], step[2] and step[0] is not None)
+        ),
+        min_size=2,
+        max_size=4,
+    ),
+    login_method=st.sampled_from(LOGIN_METHODS),
+)
+def test_one_client_answers_right_again_once_the_server_behaves(
+    steps: list[tuple[Misbehaviour | None, str, bool]], login_method: str
+) -> None:
+    """Calls through one client while the server misbehaves or not: after a broken
+    answer, a cut connection or a refused login, the next well-answered call is right."""
+    counts = FIGURES["sdk adversarial, one client"]
+    with (
+        Stage(Misbehaviour("silent"), login_method) as stage,
+        _client(stage, login_method) as client,
+    ):
+        for misbehaviour, call, bad in steps:
+            stage.misbehaviour = replace(misbehaviour or Misbehaviour("silent"), at=0)
+            stage.behaving = not bad
+            counts["calls"] += 1
+            try:
+                value = CALLS[call](client)
+            except errors.ApiClientError as exc:
+                assert bad, (
+                    f"{steps} {login_method}: {call} failed on a well-behaved server: {exc!r}"
+                )
+                continue
+            if not bad:
+                assert EXPECTED[call](value), f"{steps} {login_method}: {call} gave {value!r}"
+        assert stage.leaks() == []

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 
+from .models.statemachine import PROFILES
 from .runner import DEFAULT_PASSWORD, DEFAULT_USERNAME, Emulator
 
 
@@ -31,6 +32,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=0.1,
         metavar="SECONDS",
         help="seconds each status change takes (default 0.1)",
+    )
+    parser.add_argument(
+        "--timing",
+        choices=sorted(PROFILES),
+        default="uniform",
+        help="how long status changes take: uniform (each takes --transition-delay) or "
+        "realistic (the cloud's pace per operation; see docs/emulator.md, Timing)",
+    )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="milliseconds added to every API and websocket request, as a network round "
+        "trip would (default 0)",
     )
     parser.add_argument(
         "--write-config",
@@ -68,6 +84,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.transition_delay < 0:
         parser.error("--transition-delay must be >= 0")
+    if not 0 <= args.latency < float("inf"):
+        parser.error("--latency must be a number of milliseconds >= 0")
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")
     if args.direct_port is not None and not 0 <= args.direct_port <= 65535:
@@ -102,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         faults=args.faults,
         direct_port=args.direct_port,
         strict=args.strict,
+        timing=args.timing,
+        latency=args.latency / 1000,
     )
     stop = threading.Event()
     previous = {

@@ -23,7 +23,7 @@ from .models.metering import Metering
 from .models.network import Ips, Vlans
 from .models.servers import Servers
 from .models.snapshots import Snapshots
-from .models.statemachine import Transitions
+from .models.statemachine import STATUS_KEY, TimingProfile, Transitions, timing_profile
 from .models.storage import DriveImage
 from .models.tunnels import Tunnels
 from .models.uploads import UploadProgress
@@ -49,10 +49,14 @@ class Backend:
     """All accounts, their objects, the library, drive images and the state machines.
 
     :param transition_delay: seconds a status change takes (see :class:`Transitions`).
+    :param timing: a timing profile (or its name, e.g. ``"realistic"``) giving each kind of
+        change its own duration.
     """
 
-    def __init__(self, transition_delay: float | None = 0.1) -> None:
-        self.transitions = Transitions(transition_delay)
+    def __init__(
+        self, transition_delay: float | None = 0.1, timing: str | TimingProfile | None = None
+    ) -> None:
+        self.transitions = Transitions(transition_delay, timing_profile(timing))
         self.schemas: dict = load_data("schemas.json")
         self.seed: dict = load_data("seed.json")
         self.base_url = "http://127.0.0.1"
@@ -243,7 +247,33 @@ class Backend:
                 apply()
             self.set_status(account, resource, obj, target() if callable(target) else target)
 
-        return self.transitions.later(fire, factor)
+        phase = f"{resource}.{obj.get(STATUS_KEY.get(resource, 'status'))}"
+        phases = (f"{phase}>{target}", phase) if isinstance(target, str) else (phase,)
+        size = self.size_of(account, obj)
+        return self.transitions.later(fire, factor, phases=phases, size=size)
+
+    def size_of(self, account: Account, obj: dict) -> int | None:
+        """The bytes a status change of ``obj`` has to move, for durations that grow with
+        size: a drive's size, the size of a snapshot's drive, the largest drive a job copies."""
+        if isinstance(obj.get("size"), int):
+            return obj["size"]
+        if isinstance(obj.get("drive_meta"), dict):
+            return obj["drive_meta"].get("size")
+        uris = list(obj.get("resources") or ())
+        if isinstance(obj.get("drive"), dict):
+            uris.append(obj["drive"].get("resource_uri"))
+        for child in obj.get("children") or ():
+            uris += list(child.get("resources") or ())
+        sizes = [self.drive_size(account, uri) for uri in uris if isinstance(uri, str)]
+        return max((size for size in sizes if size is not None), default=None)
+
+    def drive_size(self, account: Account, resource_uri: str) -> int | None:
+        """The size of the drive (or library drive) at ``resource_uri``, if it is one."""
+        parts = resource_uri.rstrip("/").split("/")
+        if len(parts) < 2 or parts[-2] not in ("drives", "libdrives"):
+            return None
+        drive = self.drives.store(account).get(parts[-1]) or self.library.get(parts[-1])
+        return drive.get("size") if drive is not None else None
 
     # billing -------------------------------------------------------------
     def meter(self, account: Account) -> None:

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .backend import Backend
-from .http.app import ApiServer, Listener
+from .http.app import ApiServer, Listener, check_latency
 from .http.hosts import ALL, API_HOST, DIRECT_HOST
 from .http.parsing import MAX_JSON_BODY
 from .models.kernel import Account
+from .models.statemachine import TimingProfile, timing_profile
 
 DEFAULT_USERNAME = "test@example.com"
 DEFAULT_PASSWORD = "emulator-test-password"
@@ -48,6 +49,13 @@ class Emulator:
         None (the default) serves every role on ``port``.
     :param strict: answer 400 to filters, query parameters and body fields the API would
         ignore, instead of ignoring them with a warning in :attr:`journal`.
+    :param timing: how long status changes take: ``"uniform"`` (each takes
+        ``transition_delay``), ``"realistic"`` (the cloud's pace per kind of change, see
+        :data:`cloudsigma.emulator.models.statemachine.REALISTIC`) or a
+        :class:`~cloudsigma.emulator.models.statemachine.TimingProfile`. With a profile,
+        ``transition_delay=None`` still means "only when advanced".
+    :param latency: seconds added to every API and websocket request, half before and half
+        after it is handled (a network round trip); the other requests wait meanwhile.
     """
 
     def __init__(
@@ -66,6 +74,8 @@ class Emulator:
         faults: str | dict | None = None,
         direct_port: int | None = None,
         strict: bool = False,
+        timing: str | TimingProfile | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.host = host
         self.port = port
@@ -73,8 +83,9 @@ class Emulator:
         self.tls = tls
         self.username = username
         self.password = password
-        self.backend = Backend(transition_delay)
+        self.backend = Backend(transition_delay, timing)
         self.api = ApiServer(self.backend, max_body=max_body, access_log=access_log, strict=strict)
+        self.latency = latency
         self.api.on_reset = self._on_reset
         self.api.faults.configure(faults)
         self.serial_unknown_path = serial_unknown_path
@@ -295,6 +306,24 @@ class Emulator:
     @transition_delay.setter
     def transition_delay(self, delay: float | None) -> None:
         self.backend.transitions.delay = delay
+
+    @property
+    def timing(self) -> TimingProfile | None:
+        """The timing profile of status changes (None: every change takes the one delay)."""
+        return self.backend.transitions.profile
+
+    @timing.setter
+    def timing(self, timing: str | TimingProfile | None) -> None:
+        self.backend.transitions.profile = timing_profile(timing)
+
+    @property
+    def latency(self) -> float:
+        """Seconds added to every API and websocket request (a round trip)."""
+        return self.api.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self.api.latency = check_latency(seconds)
 
     def advance(self, seconds: float | None = None) -> int:
         """Apply pending status changes now (all, or those due within ``seconds``).

@@ -23,7 +23,7 @@ def test_reset_forgets_objects_and_recreates_the_default_account(emu, api, drive
 
 
 def test_transition_delay_can_be_read_set_and_advanced(emu, api):
-    assert control(emu, "GET", "transitions") == {"delay": None, "pending": 0}
+    assert control(emu, "GET", "transitions") == {"delay": None, "pending": 0, "timing": "uniform"}
     drive = api.create("drives", name="d", size=GIB, media="disk")
     assert control(emu, "GET", "transitions")["pending"] == 1
     answer = control(emu, "POST", "transitions", json={"advance": True})

@@ -42,6 +42,29 @@ MAX_CHUNK = 512 * 1024 * 1024
 Handler = Callable[..., Awaitable[web.StreamResponse]]
 
 
+#: Paths whose requests a configured latency delays: the API and the websocket.
+DELAYED_PREFIXES = ("/api/2.0", "/websocket", "/2.0/websocket")
+
+
+async def round_trip_wait(seconds: float) -> None:
+    """Wait out half of a configured latency (a separate function so tests can hold it)."""
+    await asyncio.sleep(seconds)
+
+
+def check_latency(seconds: object) -> float:
+    """``seconds`` as a latency: a finite number >= 0.
+
+    :raises ValueError: for anything else.
+    """
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not 0 <= seconds < float("inf")
+    ):
+        raise ValueError(f"latency must be a number of seconds >= 0, not {seconds!r}")
+    return float(seconds)
+
+
 class ApiServer:
     """Holds the backend and answers requests; :meth:`app` builds the aiohttp application.
 
@@ -49,6 +72,8 @@ class ApiServer:
     :param access_log: log every request at INFO level.
     :param strict: refuse unknown filters, parameters and body fields with 400 instead of
         ignoring them with a warning in the journal (see :mod:`.strict`).
+    :ivar latency: seconds added to each API and websocket request, half before it is
+        handled and half after (never blocking the other requests).
     """
 
     def __init__(
@@ -62,6 +87,7 @@ class ApiServer:
         self.backend = backend
         self.access_log = access_log
         self.checks = RequestChecks(backend, strict)
+        self.latency = 0.0
         self.on_reset: Callable[[], None] | None = None
         self.bodies = BodyReader(max_body)
         self.journal = Journal()
@@ -149,6 +175,11 @@ class ApiServer:
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Turn errors into the API's error list, write every answer in the format and coding
         asked for, and journal (and maybe log) it."""
+        delay = (
+            self.latency / 2 if self.latency and request.path.startswith(DELAYED_PREFIXES) else 0
+        )
+        if delay:
+            await round_trip_wait(delay)  # the way there; the way back follows the answer
         warnings = collect_warnings()
         try:
             response = await handler(request)
@@ -165,6 +196,8 @@ class ApiServer:
         self.journal.record(request.method, journal_path(request), response.status, warnings)
         if self.access_log:
             LOG.info("%s %s %s", request.method, request.path, response.status)
+        if delay and not response.prepared:  # a websocket has sent its answer already
+            await round_trip_wait(delay)
         return response
 
     async def not_found(self, request: web.Request) -> web.Response:

@@ -82,7 +82,10 @@ class Control:
 
     def transitions(self, body: dict) -> web.Response:
         transitions = self.backend.transitions
-        return json_response(200, {"delay": transitions.delay, "pending": transitions.pending})
+        timing = transitions.profile.name if transitions.profile is not None else "uniform"
+        return json_response(
+            200, {"delay": transitions.delay, "pending": transitions.pending, "timing": timing}
+        )
 
     def set_transitions(self, body: dict) -> web.Response:
         """Set the ``delay`` of status changes and/or ``advance`` pending ones."""

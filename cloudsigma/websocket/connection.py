@@ -139,6 +139,9 @@ class WebsocketClient:
             self.conn.close(timeout=1)  # do not wait long for a dead server's close answer
         except (websocket.WebSocketException, OSError) as exc:  # a dead socket is gone anyway
             LOG.debug("closing the websocket failed: %s", exc)
+        # After the server closed first, websocket-client's close() does nothing: the
+        # socket itself still has to go.
+        self.conn.shutdown()
 
     def __enter__(self) -> WebsocketClient:
         return self

@@ -49,6 +49,9 @@ class FakeConnection:
     def close(self, **kwargs: Any) -> None:
         self.connected = False
 
+    def shutdown(self) -> None:
+        self.socket_closed = True
+
 
 class FakeServer:
     """Stands in for ``websocket.create_connection``: one FakeConnection per connect."""
@@ -304,8 +307,8 @@ def test_drop_without_reconnect_is_raised(server: FakeServer) -> None:
 class LoopbackWebsocketServer:
     """A minimal websocket server: records each handshake, sends scripted text frames.
 
-    A script item is a str (sent as a text frame), a float (seconds of silence before the
-    next item) or None (close the connection).
+    A script item is a str (sent as a text frame), bytes (sent as they are), a float (seconds
+    of silence before the next item) or None (close the connection).
     """
 
     def __init__(self, scripts: list[list[Any]]) -> None:
@@ -358,6 +361,9 @@ class LoopbackWebsocketServer:
             if isinstance(item, float):
                 self._stop.wait(item)
                 continue
+            if isinstance(item, bytes):
+                connection.sendall(item)
+                continue
             payload = item.encode()
             assert len(payload) < 126
             connection.sendall(bytes([0x81, len(payload)]) + payload)
@@ -409,6 +415,15 @@ def test_real_silence_becomes_a_websocket_timeout(loopback: Any) -> None:
     with pytest.raises(WebsocketTimeoutError):
         client.recv(timeout=0.05)
     client.close()
+
+
+def test_closing_after_the_server_closed_first_releases_the_socket(loopback: Any) -> None:
+    server = loopback([b"\x88\x00", 2.0, None])  # a close frame, then silence
+    client = WebsocketClient("c", 5, ws_endpoint=server.url)
+    with pytest.raises(WebsocketClosedError):
+        client.recv(timeout=2)
+    client.close()
+    assert client.conn.sock is None
 
 
 def test_real_close_becomes_a_closed_error_and_reconnect_recovers(loopback: Any) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "ConfigError",
     "DeadlineExceededError",
     "DownloadError",
+    "FleetError",
     "ForeignOriginError",
     "InvalidArgumentError",
     "InvalidIdError",
@@ -246,6 +247,21 @@ class WebsocketClosedError(TransportError):
 
 
 # --- drive transfers --------------------------------------------------------------------------
+
+
+class FleetError(ApiClientError):
+    """Some objects of a fleet operation failed (:meth:`cloudsigma.fleet.Batch.raise_for_errors`).
+
+    :param message: how many failed, and the first failures with their errors.
+    :param failures: the :class:`~cloudsigma.fleet.Outcome` of every object that failed.
+    """
+
+    def __init__(self, message: Any = None, failures: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.failures: list[Any] = list(failures or [])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.failures))
 
 
 class UploadError(ApiClientError):

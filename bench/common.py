@@ -85,6 +85,19 @@ def run_json(
     return json.loads(lines[-1])
 
 
+def process_memory(field: str = "VmHWM") -> int:
+    """A memory figure of this process in bytes, from ``/proc/self/status``: ``VmHWM`` (the
+    peak resident set size) or ``VmRSS`` (the current one).
+
+    :raises RuntimeError: where the file has no such line (not Linux).
+    """
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
 def emit(result: Mapping[str, Any]) -> None:
     """Print a workload's result as the one JSON line the harness reads."""
     sys.stdout.write(json.dumps(result) + "\n")

@@ -24,6 +24,8 @@ import tempfile
 import time
 from collections.abc import Callable
 
+from common import process_memory
+
 MiB = 1024**2
 UNITS = {"K": 1024, "M": MiB, "G": 1024**3}
 RSS_ALLOWANCE = 64 * MiB
@@ -38,11 +40,7 @@ def parse_size(text: str) -> int:
 
 def peak_rss() -> int:
     """This process's peak resident set size in bytes (VmHWM)."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    return process_memory("VmHWM")
 
 
 # --- the emulator process -------------------------------------------------------------------

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import fleet_suite  # noqa: E402
 import report  # noqa: E402
 import suite  # noqa: E402
 from common import BENCH_DIR, child_env  # noqa: E402
@@ -31,6 +32,8 @@ BENCHMARKS: dict[str, tuple[str, Callable[[suite.Context], Iterator[suite.Benchm
     "context": ("4 server context", suite.context_read),
     "images": ("5 images", suite.images),
     "emulator": ("6 emulator", suite.emulator_throughput),
+    "fleet": ("8 fleet", fleet_suite.fleet),
+    "scale": ("9 listing at scale", fleet_suite.listing_at_scale),
 }
 
 
@@ -62,17 +65,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=500, help="GETs per per-call round (500)")
     parser.add_argument("--drives", type=int, default=10_000, help="drives to list (10000)")
     parser.add_argument(
+        "--fleet-servers", type=int, default=100, help="servers of the fleet benchmark (100)"
+    )
+    parser.add_argument(
+        "--fleet-rounds", type=int, default=1, help="rounds of the fleet benchmark (1)"
+    )
+    parser.add_argument(
+        "--scale-drives", type=int, default=100_000, help="drives listed at scale (100000)"
+    )
+    parser.add_argument(
         "--only", nargs="*", choices=[*BENCHMARKS, "walkthrough"], help="run only these"
     )
     parser.add_argument("--json", default=os.path.join(BENCH_DIR, "results.json"))
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a smoke run (2 rounds, 50 calls, 1000 drives) that still exercises everything",
+        help="a smoke run (2 rounds, 50 calls, 1000 drives, a fleet of 3, 5000 drives at "
+        "scale) that still exercises everything",
     )
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.calls, args.drives = 2, 50, 1000
+        args.fleet_servers, args.fleet_rounds, args.scale_drives = 3, 1, 5000
     started = datetime.datetime.now(datetime.timezone.utc)
     load_at_start = [round(load, 2) for load in os.getloadavg()]
     selected = args.only or [*BENCHMARKS, "walkthrough"]
@@ -91,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         calls=args.calls,
         drives=args.drives,
         log=log,
+        fleet_servers=args.fleet_servers,
+        fleet_rounds=args.fleet_rounds,
+        scale_drives=args.scale_drives,
     )
 
     benchmarks: list[suite.Benchmark] = []
@@ -125,7 +142,14 @@ def main(argv: list[str] | None = None) -> int:
         log(output.rstrip())
         checks.append(("7 walkthrough compare", outcome))
 
-    settings = {"rounds": args.rounds, "calls": args.calls, "drives": args.drives}
+    settings = {
+        "rounds": args.rounds,
+        "calls": args.calls,
+        "drives": args.drives,
+        "fleet_servers": args.fleet_servers,
+        "fleet_rounds": args.fleet_rounds,
+        "scale_drives": args.scale_drives,
+    }
     document = report.results_document(benchmarks, not_run, checks, settings, started)
     versions = {"cloudsigma (this)": _version(ctx.ours_python)}
     if peer_python:

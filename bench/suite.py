@@ -71,6 +71,9 @@ class Context:
     calls: int
     drives: int
     log: Callable[[str], None]
+    fleet_servers: int = 100
+    fleet_rounds: int = 1
+    scale_drives: int = 100_000
 
     def require_peer(self) -> str:
         if self.peer_python is None:

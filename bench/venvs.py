@@ -22,10 +22,10 @@ def venv_python(path: str) -> str:
     return os.path.join(path, "Scripts" if os.name == "nt" else "bin", "python")
 
 
-def installed_version(python: str) -> str | None:
-    """The version of ``cloudsigma`` an interpreter imports, or None."""
+def installed_version(python: str, distribution: str = "cloudsigma") -> str | None:
+    """The version of ``distribution`` an interpreter imports, or None."""
     probe = subprocess.run(
-        [python, "-c", "import importlib.metadata as m; print(m.version('cloudsigma'))"],
+        [python, "-c", f"import importlib.metadata as m; print(m.version({distribution!r}))"],
         capture_output=True,
         text=True,
         env=child_env(),
@@ -39,30 +39,31 @@ def ensure_peer_venv(log: Callable[[str], None] = print) -> str:
 
     :raises RuntimeError: if the environment cannot be created or installed, quoting pip.
     """
-    python = venv_python(PEER_VENV)
-    if os.path.exists(python) and installed_version(python) == "2.0.0":
+    return ensure_venv(PEER_VENV, "cloudsigma", "2.0.0", log)
+
+
+def ensure_venv(path: str, distribution: str, version: str, log: Callable[[str], None]) -> str:
+    """The interpreter of the environment at ``path`` holding ``distribution==version``.
+
+    :raises RuntimeError: if the environment cannot be created or installed, quoting pip.
+    """
+    python = venv_python(path)
+    if os.path.exists(python) and installed_version(python, distribution) == version:
         return python
     os.makedirs(VENVS_DIR, exist_ok=True)
-    log(f"creating {os.path.relpath(PEER_VENV)} with {PEER_REQUIREMENT} from the package index")
+    requirement = f"{distribution}=={version}"
+    log(f"creating {os.path.relpath(path)} with {requirement} from the package index")
     steps = [
-        [sys.executable, "-m", "venv", "--clear", PEER_VENV],
-        [
-            python,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            PEER_REQUIREMENT,
-        ],
+        [sys.executable, "-m", "venv", "--clear", path],
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", requirement],
     ]
     for argv in steps:
         done = subprocess.run(argv, capture_output=True, text=True, env=child_env())
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-10:]
             raise RuntimeError(f"{' '.join(argv[2:])} failed: " + " / ".join(tail))
-    if installed_version(python) != "2.0.0":
-        raise RuntimeError(f"{PEER_VENV} does not import cloudsigma 2.0.0 after installing it")
+    if installed_version(python, distribution) != version:
+        raise RuntimeError(f"{path} does not import {requirement} after installing it")
     return python
 
 

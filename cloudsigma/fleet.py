@@ -55,8 +55,10 @@ BULK_DELETE = frozenset({"drives", "snapshots", "remotesnapshots"})
 SPLIT_STATUSES = frozenset({400, 403, 404, 409})
 #: How long frames are gathered before the objects they name are listed, in seconds.
 FRAME_GATHERING = 0.05
-#: The longest a changed object waits for that listing while frames keep coming, in seconds.
-FRAME_GATHERING_MAX = 0.5
+#: The longest a changed object waits for that listing while frames keep coming, in seconds:
+#: short, so that objects that get ready one after the other (clones of a fleet) go on to
+#: their next step in small groups rather than all behind the last one.
+FRAME_GATHERING_MAX = 0.15
 
 DEFAULT_WAIT = WaitPolicy(timeout=900.0, interval=1.0, max_interval=10.0, factor=1.5)
 

@@ -36,7 +36,7 @@ from cloudsigma.policies import WaitPolicy, parse_retry_after, status_set
 
 if TYPE_CHECKING:
     from cloudsigma._transport import Response
-    from cloudsigma.websocket import WebsocketClient
+    from cloudsigma.websocket.connection import WebsocketClient
 
 __all__ = ["Batch", "Fleet", "Outcome"]
 
@@ -691,7 +691,7 @@ class Fleet:
             return None
         if self._channel is None:
             from cloudsigma.resource import Accounts
-            from cloudsigma.websocket import WebsocketClient
+            from cloudsigma.websocket.connection import WebsocketClient
 
             try:
                 cookie = Accounts.from_client(self.client).asynchronous_cookie()

@@ -16,7 +16,7 @@ from emulator_support import GIB, server_body
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from cloudsigma import errors
+from cloudsigma import _isolation, errors
 from cloudsigma.fleet import Fleet
 from cloudsigma.policies import Retry, WaitPolicy
 
@@ -238,6 +238,7 @@ def test_a_wait_polls_when_the_websocket_is_refused(emu, refused):
         if refused == "nothing listens"
         else emu.ws_endpoint.replace("/websocket", "/no-websocket")
     )
+    _isolation.active().allow(endpoint)  # the fixture keeps the SDK on the emulator's port
     with open_fleet(emu, {"ws_endpoint": endpoint}) as fleet:
         uuids = new_drives(fleet, 3)
         helper = when(listings_after(emu, 2), emu.advance)

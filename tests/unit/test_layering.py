@@ -459,6 +459,7 @@ CLIENT_LAYERS = (
     (8, "cloudsigma.resumable_upload"),
     (8, "cloudsigma.upload_client"),
     (8, "cloudsigma.bulk"),
+    (8, "cloudsigma.fleet"),
     (9, "cloudsigma.scenarios"),
     (9, "cloudsigma.testing"),
     (10, "cloudsigma.pytest_plugin"),

@@ -31,6 +31,7 @@ from cloudsigma.errors import (  # noqa: F401 - ChunkUploadError is re-exported,
     TransferAttemptError,
     TransferError,
     UploadError,
+    add_note,
 )
 from cloudsigma.generic import USER_AGENT, unwrap_objects
 from cloudsigma.policies import TRANSIENT_KINDS, Retry, Timeout, WaitPolicy
@@ -299,8 +300,8 @@ def with_retries(
                 error = _final_error(
                     exc, describe, resume_hint, chunk_number, attempts.count, error_class
                 )
-                if attempts.gave_up and hasattr(error, "add_note"):  # Python 3.11+
-                    error.add_note(f"not retried: {attempts.gave_up}")
+                if attempts.gave_up:
+                    add_note(error, f"not retried: {attempts.gave_up}")
                 raise error from exc
             LOG.info(
                 "%s failed (%s); attempt %d in %.2fs", describe, exc, attempts.count + 1, delay

@@ -55,6 +55,7 @@ __all__ = [
     "WaitTimeoutError",
     "WebsocketClosedError",
     "WebsocketTimeoutError",
+    "add_note",
     "error_class_for_status",
 ]
 
@@ -154,6 +155,16 @@ class ConfigError(ApiClientError, KeyError):
 
     def __str__(self) -> str:
         return str(self.message)
+
+
+def add_note(error: BaseException, note: str) -> None:
+    """Add ``note`` to ``error``'s ``__notes__``, as ``BaseException.add_note`` does on
+    Python 3.11 and later (on 3.10 the notes are kept there too, for programs to read)."""
+    adder = getattr(error, "add_note", None)
+    if adder is not None:
+        adder(note)
+    else:
+        error.__notes__ = [*getattr(error, "__notes__", []), note]  # type: ignore[attr-defined]
 
 
 def error_class_for_status(status_code: int) -> type[ApiClientError]:

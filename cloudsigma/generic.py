@@ -983,8 +983,8 @@ class GenericClient:
             errors=_redact_errors(_parse_error_list(resp.content), secrets),
         )
         gave_up = getattr(resp, "gave_up", None)
-        if gave_up and hasattr(error, "add_note"):
-            error.add_note(f"not retried: {gave_up}")
+        if gave_up:
+            errors.add_note(error, f"not retried: {gave_up}")
         return error
 
     # --- the calls ----------------------------------------------------------------------------

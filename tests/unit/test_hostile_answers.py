@@ -333,3 +333,10 @@ def test_the_callers_own_option_is_named_in_a_timeout(sleeps: list[float]) -> No
 
     assert "raise it with --timeout SECONDS" in str(late.value)
     assert "may still have processed it" in str(late.value)  # a POST
+
+
+def test_add_note_keeps_notes_where_python_keeps_them() -> None:
+    error = errors.ServerError("busy", 503)
+    errors.add_note(error, "not retried: first")
+    errors.add_note(error, "second")
+    assert error.__notes__ == ["not retried: first", "second"]

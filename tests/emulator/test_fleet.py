@@ -16,9 +16,10 @@ from emulator_support import GIB, server_body
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from cloudsigma import _isolation, errors
+from cloudsigma import errors
 from cloudsigma.fleet import Fleet
 from cloudsigma.policies import Retry, WaitPolicy
+from cloudsigma.testing import allow_endpoint
 
 LIBRARY_DISK = "d446038b-784d-4ae4-9a4d-46c7b51b403d"
 #: Polls soon and often; over a websocket, the periodic check comes only after 5 s.
@@ -238,7 +239,7 @@ def test_a_wait_polls_when_the_websocket_is_refused(emu, refused):
         if refused == "nothing listens"
         else emu.ws_endpoint.replace("/websocket", "/no-websocket")
     )
-    _isolation.active().allow(endpoint)  # the fixture keeps the SDK on the emulator's port
+    allow_endpoint(endpoint)  # the fixture keeps the SDK on the emulator's own port
     with open_fleet(emu, {"ws_endpoint": endpoint}) as fleet:
         uuids = new_drives(fleet, 3)
         helper = when(listings_after(emu, 2), emu.advance)

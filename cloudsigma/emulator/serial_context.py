@@ -3,7 +3,9 @@
 A daemon thread answers ``<`` NL PATH NL ``>`` requests on the master side of a pty; the
 guest side (the slave path returned by :meth:`SerialContextServer.start`) behaves like the
 context serial port: compact ASCII JSON for objects and lists, the bare escaped value for
-leaves, each answer followed by ``\\n`` and EOT.
+leaves, each answer followed by ``\\n`` and EOT. One request is answered at a time: a new
+request discards the unread answers of earlier ones, so a reader that gave up cannot hand its
+answer to the next reader.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import os
 import re
 import select
+import termios
 import threading
 import tty
 from collections.abc import Callable
@@ -25,10 +28,12 @@ log = logging.getLogger(__name__)
 EOT = b"\x04"
 UNKNOWN_PATH_MODES = ("empty", "silent")
 
+# The longest path answered; a longer one is noise (paths are keys and indexes, a few dozen bytes).
+MAX_PATH = 4096
 # A request is "<", a newline, the path, a newline, ">"; the newline is LF or CRLF.
-_REQUEST = re.compile(rb"<\r?\n([^\r\n]*)\r?\n>")
-# Without a match, keep at most this much after the first "<" before giving up on it.
-_MAX_PENDING = 64 * 1024
+_REQUEST = re.compile(rb"<\r?\n([^\r\n]{0,%d})\r?\n>" % MAX_PATH)
+# The start of a request that more bytes could still complete, anchored at the end of the buffer.
+_PARTIAL = re.compile(rb"<(?:\r|\r?\n[^\r\n]{0,%d}(?:\r|\r?\n)?)?\Z" % MAX_PATH)
 # Backslash, control characters and everything outside ASCII in a leaf string.
 _LEAF_SPECIAL = re.compile("[\\\\\x00-\x1f\x7f-\U0010ffff]")
 _LEAF_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -95,28 +100,20 @@ def _escape_char(match: re.Match[str]) -> str:
 def parse_requests(buffer: bytearray) -> list[str]:
     """Take every complete request out of ``buffer`` and return their paths, in order.
 
-    Bytes before a request are noise and dropped; an incomplete request stays in
-    ``buffer`` for the next read. A path that is not UTF-8 is returned with the bad bytes
-    replaced, so it resolves to nothing.
+    Bytes before a request are noise and dropped; only the start of a request that more
+    bytes could still complete stays in ``buffer`` for the next read, so the buffer never
+    holds more than one request (at most :data:`MAX_PATH` + 5 bytes), whatever arrives.
+    A path that is not UTF-8 is returned with the bad bytes replaced, so it resolves to
+    nothing.
     """
     paths = []
-    while match := _REQUEST.search(buffer):
+    position = 0
+    while match := _REQUEST.search(buffer, position):
         paths.append(match.group(1).decode("utf-8", errors="replace"))
-        del buffer[: match.end()]
-    _drop_noise(buffer)
+        position = match.end()
+    partial = _PARTIAL.search(buffer, position)
+    del buffer[: partial.start() if partial else len(buffer)]
     return paths
-
-
-def _drop_noise(buffer: bytearray) -> None:
-    start = buffer.find(b"<")
-    if start == -1:
-        buffer.clear()
-        return
-    del buffer[:start]
-    if len(buffer) > _MAX_PENDING:
-        # A "<" that never became a request: let the next one start over.
-        next_start = buffer.find(b"<", 1)
-        del buffer[: next_start if next_start != -1 else len(buffer)]
 
 
 class _PtyFds(NamedTuple):
@@ -238,31 +235,64 @@ class SerialContextServer:
             readable, _, _ = select.select([fds.master, fds.wake_r], [], [])
             if fds.master not in readable:
                 continue
-            try:
-                pending += os.read(fds.master, 65536)
-            except BlockingIOError:
-                continue
-            except OSError as exc:
-                log.error("reading the context pty %s failed, stopping: %s", self.path, exc)
-                return
-            for path in parse_requests(pending):
-                self._reply(fds, path)
+            paths = self._read_requests(fds, pending)
+            while paths and not self._stopping.is_set():
+                # Unread answers belong to earlier requests, whose reader has moved on.
+                termios.tcflush(fds.slave, termios.TCIFLUSH)
+                paths = self._answer_all(fds, paths, pending)
 
-    def _reply(self, fds: _PtyFds, path: str) -> None:
+    def _read_requests(self, fds: _PtyFds, pending: bytearray) -> list[str]:
+        """Read what the guest wrote into ``pending``; return the requests it completed."""
         try:
-            reply = self.answer(path)
+            pending += os.read(fds.master, 65536)
+        except BlockingIOError:
+            return []
+        except OSError as exc:
+            log.error("reading the context pty %s failed, stopping: %s", self.path, exc)
+            self._stopping.set()
+            return []
+        return parse_requests(pending)
+
+    def _answer_all(self, fds: _PtyFds, paths: list[str], pending: bytearray) -> list[str]:
+        """Answer ``paths`` in order; requests that arrive meanwhile cut this short.
+
+        :returns: the newer requests (empty when every answer was sent).
+        """
+        for path in paths:
+            reply = self._reply_to(path)
+            readable, _, _ = select.select([fds.master], [], [], 0)
+            newer = self._read_requests(fds, pending) if readable else []
+            if not newer and reply is not None:
+                newer = self._send(fds, reply, pending)
+            if newer:
+                return newer
+        return []
+
+    def _reply_to(self, path: str) -> bytes | None:
+        try:
+            return self.answer(path)
         except Exception:
             # A failing state callback must not end the server: the guest sees no answer.
             log.exception("answering the context request for %r failed", path)
-            return
-        if reply is not None:
-            self._send(fds, reply)
+            return None
 
-    def _send(self, fds: _PtyFds, reply: bytes) -> None:
+    def _send(self, fds: _PtyFds, reply: bytes, pending: bytearray | None = None) -> list[str]:
+        """Write ``reply`` to the guest side.
+
+        :param pending: the request buffer; when given, a new request ends the wait for a full
+            input queue, and the rest of ``reply`` is dropped.
+        :returns: the requests that cut the answer short (empty when it was sent whole).
+        """
         view = memoryview(reply)
         while view and not self._stopping.is_set():
             try:
                 view = view[os.write(fds.master, view) :]
             except BlockingIOError:
                 # The guest side's input queue is full: wait until a reader drains it.
-                select.select([fds.wake_r], [fds.master], [])
+                watched = [fds.wake_r] if pending is None else [fds.wake_r, fds.master]
+                readable, _, _ = select.select(watched, [fds.master], [])
+                if pending is not None and fds.master in readable:
+                    newer = self._read_requests(fds, pending)
+                    if newer:
+                        return newer
+        return []

@@ -7,12 +7,14 @@ import os
 import signal
 import sys
 import threading
+from typing import Any
 
+from . import DEFAULT_PASSWORD, DEFAULT_USERNAME
 from .models.statemachine import PROFILES
-from .runner import DEFAULT_PASSWORD, DEFAULT_USERNAME, Emulator
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``cloudsigma-emulator`` (no side effects; the docs are made from it)."""
     parser = argparse.ArgumentParser(
         prog="cloudsigma-emulator",
         description="Run a local emulator of the CloudSigma API 2.0 until SIGINT or SIGTERM.",
@@ -51,7 +53,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--write-config",
         metavar="PATH",
-        help="write api_endpoint, ws_endpoint, username, password to PATH (mode 600)",
+        help="write api_endpoint, ws_endpoint, username, password and emulator_token to PATH "
+        "(mode 600); a file there that the emulator did not write is left alone",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="let --write-config replace a file that the emulator did not write",
     )
     parser.add_argument(
         "--serial-context",
@@ -81,6 +89,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="answer 400 to filters, query parameters and body fields that the API ignores "
         "(by default they are ignored, with a warning in the journal)",
     )
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The options of ``argv``; a bad one ends the program with a usage line."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.transition_delay < 0:
         parser.error("--transition-delay must be >= 0")
@@ -97,18 +111,39 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parse_faults(args.faults)
         except FaultError as error:
             parser.error(f"--faults: {error}")
+    if args.write_config:
+        folder = os.path.dirname(os.path.abspath(args.write_config))
+        if not os.path.isdir(folder):
+            parser.error(f"--write-config: the folder {folder} does not exist")
     return args
+
+
+def load_emulator() -> Any:
+    """The :class:`~cloudsigma.emulator.Emulator` class, or ``None`` without its extra."""
+    try:
+        from .runner import Emulator
+    except ImportError as error:
+        print(
+            f"cloudsigma-emulator: the emulator needs its extra ({error.name or error} is "
+            "missing): pip install 'cloudsigma[emulator]'",
+            file=sys.stderr,
+        )
+        return None
+    return Emulator
 
 
 def main(argv: list[str] | None = None) -> int:
     """Start the emulator, print its configuration lines and wait for SIGINT/SIGTERM."""
     args = parse_args(argv)
+    emulator_class = load_emulator()
+    if emulator_class is None:
+        return 1
     if args.access_log:
         import logging
 
         logging.basicConfig(level=logging.INFO, format="%(message)s")
     config_path = os.path.abspath(args.write_config) if args.write_config else None
-    emulator = Emulator(
+    emulator = emulator_class(
         args.host,
         args.port,
         args.tls,
@@ -122,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         strict=args.strict,
         timing=args.timing,
         latency=args.latency / 1000,
+        overwrite_config=args.force,
     )
     stop = threading.Event()
     previous = {

@@ -45,6 +45,14 @@ EVENT_TYPES = frozenset(
 )
 
 
+def same_secret(given: str, expected: str) -> bool:
+    """Compare a secret in constant time; any text may be given (``compare_digest`` refuses
+    non-ASCII ``str``)."""
+    return secrets.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )
+
+
 class Backend:
     """All accounts, their objects, the library, drive images and the state machines.
 
@@ -150,10 +158,7 @@ class Backend:
 
     def authenticate(self, email: str, password: str) -> Account | None:
         account = self.by_email.get(email.lower())
-        # compared as bytes: compare_digest refuses str with letters beyond ASCII
-        if account is None or not secrets.compare_digest(
-            account.password.encode("utf-8"), password.encode("utf-8")
-        ):
+        if account is None or not same_secret(password, account.password):
             return None
         return account
 
@@ -234,23 +239,28 @@ class Backend:
     ) -> int:
         """After the transition delay, run ``apply`` and move ``obj`` to ``target``.
 
-        Nothing happens if the object was deleted in between.
+        The change replaces one still pending for the same object (the latest action wins),
+        happens in the account that holds the object (whoever asked for it), and does nothing
+        if the object was deleted in between.
 
         :returns: the token of the scheduled change (for ``transitions.cancel``).
         """
 
         def fire() -> None:
-            if self.collections[resource].store(account).get(obj["uuid"]) is not obj:
+            holder = self.owner_of(resource, obj["uuid"]) or account
+            if self.collections[resource].store(holder).get(obj["uuid"]) is not obj:
                 return
             self.meter(account)
             if apply is not None:
                 apply()
-            self.set_status(account, resource, obj, target() if callable(target) else target)
+            self.set_status(holder, resource, obj, target() if callable(target) else target)
 
         phase = f"{resource}.{obj.get(STATUS_KEY.get(resource, 'status'))}"
         phases = (f"{phase}>{target}", phase) if isinstance(target, str) else (phase,)
-        size = self.size_of(account, obj)
-        return self.transitions.later(fire, factor, phases=phases, size=size)
+        size = self.size_of(self.owner_of(resource, obj["uuid"]) or account, obj)
+        return self.transitions.later(
+            fire, factor, phases=phases, size=size, key=(resource, obj["uuid"])
+        )
 
     def size_of(self, account: Account, obj: dict) -> int | None:
         """The bytes a status change of ``obj`` has to move, for durations that grow with
@@ -411,18 +421,32 @@ class Backend:
     def store_chunk(
         self, account: Account, drive: dict, upload: UploadProgress, offset: int, data: bytes
     ) -> None:
-        """Write bytes of an upload; the drive becomes ``unmounted`` once all bytes are there."""
+        """Write bytes of an upload; the drive is complete once all bytes are there."""
         self.image(drive["uuid"], drive["size"]).write(offset, data)
         self.received(account, drive, upload, offset, offset + len(data))
 
     def received(
         self, account: Account, drive: dict, upload: UploadProgress, start: int, end: int
     ) -> None:
-        """Record that ``[start, end)`` of an upload is stored; complete the drive when whole."""
+        """Record that ``[start, end)`` of an upload is stored; complete the drive when whole
+        (``mounted`` if a server has it attached meanwhile, else ``unmounted``)."""
         upload.add(start, end)
         if upload.complete and drive["status"] == "uploading":
-            self.uploads.pop(drive["uuid"], None)
-            self.set_status(account, "drives", drive, "unmounted")
+            self.forget_upload(drive["uuid"])
+            holder = self.owner_of("drives", drive["uuid"]) or account
+            steady = "mounted" if drive["mounted_on"] else "unmounted"
+            self.set_status(holder, "drives", drive, steady)
+
+    def forget_link(self, upload: UploadProgress, token: str) -> None:
+        """Use up a one-time chunk link."""
+        upload.links.pop(token, None)
+        self.link_index.pop(token, None)
+
+    def forget_upload(self, drive_uuid: str) -> None:
+        """Drop the progress of an upload and its unused links (the drive is gone or whole)."""
+        upload = self.uploads.pop(drive_uuid, None)
+        for token in upload.links if upload is not None else ():
+            self.link_index.pop(token, None)
 
     def upload_link(self, account: Account, drive: dict, body: dict) -> dict:
         """``upload_chunk``: a one-time link for chunk ``chunk_number`` (from 0).

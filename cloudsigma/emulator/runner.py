@@ -11,15 +11,18 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from . import DEFAULT_PASSWORD, DEFAULT_USERNAME
 from .backend import Backend
 from .http.app import ApiServer, Listener, check_latency
+from .http.guard import TOKEN_HEADER
 from .http.hosts import ALL, API_HOST, DIRECT_HOST
 from .http.parsing import MAX_JSON_BODY
 from .models.kernel import Account
 from .models.statemachine import TimingProfile, timing_profile
 
-DEFAULT_USERNAME = "test@example.com"
-DEFAULT_PASSWORD = "emulator-test-password"
+#: The first line of every configuration file the emulator writes; only such a file is
+#: replaced without ``overwrite_config``.
+CONFIG_MARKER = "# written by cloudsigma-emulator, which replaces this file when it starts again"
 T = TypeVar("T")
 
 
@@ -56,6 +59,8 @@ class Emulator:
         ``transition_delay=None`` still means "only when advanced".
     :param latency: seconds added to every API and websocket request, half before and half
         after it is handled (a network round trip); the other requests wait meanwhile.
+    :param overwrite_config: replace an existing ``config_path`` even if the emulator did not
+        write it (by default such a file is left alone and :meth:`start` refuses).
     """
 
     def __init__(
@@ -76,6 +81,7 @@ class Emulator:
         strict: bool = False,
         timing: str | TimingProfile | None = None,
         latency: float = 0.0,
+        overwrite_config: bool = False,
     ) -> None:
         self.host = host
         self.port = port
@@ -91,11 +97,14 @@ class Emulator:
         self.serial_unknown_path = serial_unknown_path
         self.ca_path: str | None = None
         self._config_path = config_path
+        self.overwrite_config = overwrite_config
         self._workdir: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._listeners: list[Listener] = []
         self._serial: dict[str, Any] = {}
+        #: The server uuid each serial device found, by the uuid or name it was asked for.
+        self._serial_bindings: dict[str, str] = {}
         self.backend.create_account(username, password)
 
     def __repr__(self) -> str:
@@ -151,7 +160,18 @@ class Emulator:
         if self.ca_path:
             lines.append(f"ca_bundle = {self.ca_path}")
         lines.append(f"direct_endpoint = {self.direct_endpoint}")
+        lines.append(f"emulator_token = {self.control_token}")
         return lines
+
+    @property
+    def control_token(self) -> str:
+        """The token that requests to ``/_emulator/`` send in ``X-Emulator-Token``."""
+        return self.api.control_token
+
+    @property
+    def control_headers(self) -> dict[str, str]:
+        """The headers of a control request: the token, and the JSON content type."""
+        return {TOKEN_HEADER: self.control_token, "Content-Type": "application/json"}
 
     # lifecycle ----------------------------------------------------------------
     def __enter__(self) -> Emulator:
@@ -167,6 +187,7 @@ class Emulator:
         """
         if self._thread is not None:
             raise RuntimeError("the emulator is already running")
+        self._check_config_path()
         ssl_context = self._tls_context() if self.tls else None
         self._loop = asyncio.new_event_loop()
         ready = threading.Event()
@@ -226,6 +247,7 @@ class Emulator:
         for device in self._serial.values():
             device.stop()
         self._serial.clear()
+        self._serial_bindings.clear()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._thread = None
@@ -256,8 +278,31 @@ class Emulator:
         authority.cert_pem.write_to_path(self.ca_path)
         return context
 
+    def _check_config_path(self) -> None:
+        """:raises RuntimeError: when the configuration file cannot be written, or would
+        replace a file that the emulator did not write (unless ``overwrite_config``)."""
+        path = os.path.abspath(self.config_path)
+        folder = os.path.dirname(path)
+        if not os.path.isdir(folder):
+            raise RuntimeError(f"cannot write the configuration {path}: {folder} does not exist")
+        if os.path.isdir(path):
+            raise RuntimeError(f"cannot write the configuration {path}: it is a folder")
+        if self.overwrite_config or not os.path.exists(path):
+            return
+        try:
+            with open(path, encoding="utf-8", errors="replace") as existing:
+                first_line = existing.readline(len(CONFIG_MARKER) + 1).rstrip("\n")
+        except OSError as error:
+            raise RuntimeError(f"cannot read the configuration {path}: {error}") from error
+        if first_line != CONFIG_MARKER:
+            raise RuntimeError(
+                f"{path} exists and was not written by the emulator (it may hold real "
+                "credentials); choose another file, or replace it with --force "
+                "(overwrite_config=True)"
+            )
+
     def _write_config(self) -> None:
-        text = "\n".join(self.config_lines()) + "\n"
+        text = "\n".join([CONFIG_MARKER, *self.config_lines()]) + "\n"
         descriptor = os.open(self.config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as config_file:
             config_file.write(text)
@@ -282,6 +327,7 @@ class Emulator:
         for device in self._serial.values():
             device.stop()
         self._serial.clear()
+        self._serial_bindings.clear()
         self.backend.create_account(self.username, self.password)
 
     def create_account(self, email: str, password: str) -> Account:
@@ -370,26 +416,42 @@ class Emulator:
     def serial_device(self, server: str) -> str:
         """A pty path that answers the server context protocol for ``server`` (uuid or name).
 
-        The server is looked up on every read, so it may be created later.
+        The server may be created later; once found, the device stays bound to that server's
+        uuid, so a rename keeps it and another server taking the name does not get it.
         """
         if server not in self._serial:
             from .serial_context import SerialContextServer
 
             device = SerialContextServer(
-                lambda: self.call(self.context_of, server), unknown_path=self.serial_unknown_path
+                lambda: self.call(self._bound_context, server),
+                unknown_path=self.serial_unknown_path,
             )
             device.start()
             self._serial[server] = device
         return self._serial[server].path
 
-    def context_of(self, server_key: str) -> dict:
-        """The server context of the server with this uuid or name (``{}`` if there is none)."""
+    def _bound_context(self, key: str) -> dict:
+        uuid = self._serial_bindings.get(key)
+        if uuid is None:
+            found = self._find_server(key, by_name=True)
+            if found is None:
+                return {}
+            uuid = self._serial_bindings[key] = found[1]["uuid"]
+        found = self._find_server(uuid, by_name=False)
+        return {} if found is None else self.backend.servers.context(*found)
+
+    def _find_server(self, key: str, *, by_name: bool) -> tuple[Account, dict] | None:
         servers = self.backend.servers
         for account in self.backend.iter_accounts():
             store = servers.store(account)
-            found = store.get(server_key) or next(
-                (s for s in store.values() if s["name"] == server_key), None
-            )
+            found = store.get(key)
+            if found is None and by_name:
+                found = next((s for s in store.values() if s["name"] == key), None)
             if found is not None:
-                return servers.context(account, found)
-        return {}
+                return account, found
+        return None
+
+    def context_of(self, server_key: str) -> dict:
+        """The server context of the server with this uuid or name (``{}`` if there is none)."""
+        found = self._find_server(server_key, by_name=True)
+        return {} if found is None else self.backend.servers.context(*found)

@@ -75,3 +75,25 @@ def assert_api_error(
     assert errors[0]["error_type"] == error_type
     assert text in errors[0]["error_message"]
     return errors[0]
+
+
+def state_of(emu: Any) -> str:
+    """Every account's objects, profile, balance and global context, plus pending changes,
+    as text: equal before and after a request that must change nothing."""
+    import json
+
+    def take() -> str:
+        accounts = {
+            account.email: [
+                {name: store for name, store in account.objects.items() if store},
+                account.profile,
+                account.balance,
+                account.global_context,
+            ]
+            for account in emu.backend.accounts.values()
+        }
+        images = {uuid: image.sha256() for uuid, image in emu.backend.images.items()}
+        pending = emu.backend.transitions.pending
+        return json.dumps([accounts, images, pending], sort_keys=True, default=repr)
+
+    return emu.call(take)

@@ -10,7 +10,8 @@ from emulator_support import GIB
 
 
 def control(emu, method, name, **kwargs):
-    response = requests.request(method, f"{emu.base_url}/_emulator/{name}/", timeout=10, **kwargs)
+    url = f"{emu.base_url}/_emulator/{name}/"
+    response = requests.request(method, url, headers=emu.control_headers, timeout=10, **kwargs)
     assert response.status_code in (200, 201), response.text
     return response.json()
 
@@ -35,7 +36,10 @@ def test_transition_delay_can_be_read_set_and_advanced(emu, api):
 
 def test_bad_transition_delay_is_400(emu):
     response = requests.post(
-        f"{emu.base_url}/_emulator/transitions/", json={"delay": -1}, timeout=10
+        f"{emu.base_url}/_emulator/transitions/",
+        json={"delay": -1},
+        headers=emu.control_headers,
+        timeout=10,
     )
     assert response.status_code == 400
     assert response.json()[0]["error_point"] == "delay"

@@ -111,7 +111,7 @@ def journal_entries(emu) -> list[dict]:
     base = urllib.parse.urlsplit(emu.api_endpoint)
     answer = requests.get(
         f"{base.scheme}://{base.netloc}/_emulator/journal",
-        auth=(emu.username, emu.password),
+        headers=emu.control_headers,
         timeout=10,
     )
     answer.raise_for_status()

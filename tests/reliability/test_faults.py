@@ -85,7 +85,9 @@ def test_truncate_promises_more_bytes_than_it_sends(emu: Any) -> None:
 def test_latency_delays_but_answers(emu: Any) -> None:
     emu.set_faults("latency=1:0.01")
     assert post_drive(emu).status_code == 201
-    report = requests.get(emu.base_url + "/_emulator/faults", timeout=10).json()
+    report = requests.get(
+        emu.base_url + "/_emulator/faults", headers=emu.control_headers, timeout=10
+    ).json()
     assert report["counts"]["latency"] == 1
 
 
@@ -101,8 +103,15 @@ def test_faults_are_limited_to_methods_and_paths(emu: Any) -> None:
 def test_control_routes_never_get_faults(emu: Any) -> None:
     emu.set_faults("503=0.5,reset_before=0.5")
     for _ in range(20):
-        assert requests.get(emu.base_url + "/_emulator/journal", timeout=10).status_code == 200
-    report = requests.get(emu.base_url + "/_emulator/faults", timeout=10).json()
+        assert (
+            requests.get(
+                emu.base_url + "/_emulator/journal", headers=emu.control_headers, timeout=10
+            ).status_code
+            == 200
+        )
+    report = requests.get(
+        emu.base_url + "/_emulator/faults", headers=emu.control_headers, timeout=10
+    ).json()
     assert report["requests"] == 0
     assert sum(report["counts"].values()) == 0
 
@@ -128,14 +137,17 @@ def test_the_same_seed_replays_the_same_faults(emu: Any) -> None:
 
 
 def test_control_endpoint_shows_and_sets_the_configuration(emu: Any) -> None:
-    url = emu.base_url + "/_emulator/faults"
-    answer = requests.post(url, json={"spec": "seed=3,503=0.25,methods=GET"}, timeout=10).json()
+    url, headers = emu.base_url + "/_emulator/faults", emu.control_headers
+    body = {"spec": "seed=3,503=0.25,methods=GET"}
+    answer = requests.post(url, json=body, headers=headers, timeout=10).json()
     assert answer["config"]["503"] == 0.25
     assert answer["config"]["methods"] == ["GET"]
     assert answer["spec"] == "seed=3,503=0.25,methods=GET"
-    answer = requests.post(url, json={"seed": 4, "429": 0.5, "latency": [0.1, 0.2]}, timeout=10)
+    body = {"seed": 4, "429": 0.5, "latency": [0.1, 0.2]}
+    answer = requests.post(url, json=body, headers=headers, timeout=10)
     assert answer.json()["config"]["latency"] == [0.1, 0.2]
-    assert requests.get(url, timeout=10).json()["spec"] == "seed=4,429=0.5,latency=0.1:0.2"
+    report = requests.get(url, headers=headers, timeout=10).json()
+    assert report["spec"] == "seed=4,429=0.5,latency=0.1:0.2"
 
 
 @pytest.mark.parametrize(
@@ -146,7 +158,8 @@ def test_control_endpoint_refuses_a_bad_configuration_and_keeps_the_old_one(
     emu: Any, body: Any
 ) -> None:
     emu.set_faults("seed=1,503=0.1")
-    response = requests.post(emu.base_url + "/_emulator/faults", json=body, timeout=10)
+    url = emu.base_url + "/_emulator/faults"
+    response = requests.post(url, json=body, headers=emu.control_headers, timeout=10)
     assert response.status_code == 400
     assert response.json()[0]["error_type"] == "validation"
     assert emu.api.faults.config.spec() == "seed=1,503=0.1"
@@ -216,9 +229,11 @@ def test_command_line_faults_apply_to_the_api_only(tmp_path: Any) -> None:
         first = process.stdout.readline()
         assert first.startswith("api_endpoint = "), first
         endpoint = first.partition(" = ")[2].strip()
+        lines = dict(process.stdout.readline().partition(" = ")[::2] for _ in range(5))
+        token = {"X-Emulator-Token": lines["emulator_token"].strip()}
         base = endpoint.rsplit("/api/2.0/", 1)[0]
         assert requests.get(endpoint + "drives/", timeout=10).status_code == 503
-        report = requests.get(base + "/_emulator/faults/", timeout=10).json()
+        report = requests.get(base + "/_emulator/faults/", headers=token, timeout=10).json()
         assert report["spec"] == "seed=3,503=1"
         assert report["counts"]["503"] == 1
     finally:

@@ -27,6 +27,7 @@ from .control import Control, Journal
 from .events import Websockets
 from .faults import FaultMiddleware
 from .formats import check_accept, encode_answer
+from .guard import ControlGuard
 from .hosts import ALL, ROLE, HostRoles
 from .parsing import MAX_JSON_BODY, BodyReader
 from .responses import error_response
@@ -74,6 +75,7 @@ class ApiServer:
         ignoring them with a warning in the journal (see :mod:`.strict`).
     :ivar latency: seconds added to each API and websocket request, half before it is
         handled and half after (never blocking the other requests).
+    :param control_token: the token control requests must carry (default: a random one).
     """
 
     def __init__(
@@ -83,8 +85,12 @@ class ApiServer:
         max_body: int = MAX_JSON_BODY,
         access_log: bool = False,
         strict: bool = False,
+        control_token: str | None = None,
     ) -> None:
         self.backend = backend
+        #: What requests to ``/_emulator/`` must send in ``X-Emulator-Token``.
+        self.control_token = control_token or secrets.token_urlsafe(24)
+        self.guard = ControlGuard(self.control_token, lambda: self.backend.host)
         self.access_log = access_log
         self.checks = RequestChecks(backend, strict)
         self.latency = 0.0
@@ -138,7 +144,9 @@ class ApiServer:
     # the application -------------------------------------------------------------
     def app(self, role: str = ALL) -> web.Application:
         """The application of one listener; ``role`` says which host it is (see :mod:`.hosts`)."""
-        app = web.Application(middlewares=[self.middleware], client_max_size=MAX_CHUNK + 65536)
+        app = web.Application(
+            middlewares=[self.middleware, self.guard.middleware], client_max_size=MAX_CHUNK + 65536
+        )
         app[ROLE] = role
         # first, so /_emulator/faults wins over /_emulator/{name}
         FaultMiddleware(self.faults).install(app)
@@ -277,8 +285,13 @@ class Listener:
 
     async def start(self) -> int:
         """Listen; returns the port (the one picked when ``port`` was 0)."""
+        # Bodies are inflated by the handlers, which refuse a broken stream with a 400.
         self._runner = web.AppRunner(
-            self.api.app(self.role), access_log=None, handle_signals=False, shutdown_timeout=2.0
+            self.api.app(self.role),
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=2.0,
+            auto_decompress=False,
         )
         await self._runner.setup()
         site = web.TCPSite(

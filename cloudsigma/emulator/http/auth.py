@@ -9,7 +9,7 @@ import time
 
 from aiohttp import web
 
-from ..backend import Backend
+from ..backend import Backend, same_secret
 from ..models.errors import permission
 from ..models.kernel import Account
 from .digest import REALM, DigestNonces, DigestRefused, expected_response, parse_digest
@@ -89,8 +89,8 @@ class Auth:
         except DigestRefused as refused:
             raise Unauthorized(str(refused), stale=refused.stale) from None
         account = self.backend.by_email.get(email.lower())
-        if account is None or not secrets.compare_digest(
-            expected_response(params, request.method, account.password), params["response"]
+        if account is None or not same_secret(
+            params["response"], expected_response(params, request.method, account.password)
         ):
             raise Unauthorized("Invalid username or password")
         return account
@@ -101,7 +101,7 @@ class Auth:
         account = self.backend.accounts.get(session[0]) if session else None
         if session is None or account is None:
             return None
-        if request.method not in SAFE_METHODS and not secrets.compare_digest(
+        if request.method not in SAFE_METHODS and not same_secret(
             request.headers.get("X-CSRFToken", ""), session[1]
         ):
             raise permission(

@@ -3,6 +3,7 @@ actions, schema. They treat every collection alike; what differs is data on the 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -170,6 +171,9 @@ class CollectionHandlers:
         self.checks.check_parameters(request, "create", res)
         items = objects_of(await self.bodies.json(request))
         self.checks.check_fields(request, collection, items)
+        if collection.heavy_create:
+            loop = asyncio.get_running_loop()
+            items = await loop.run_in_executor(None, collection.work_off_loop, items)
         created = collection.create_many(account, items, request.query)
         response = json_response(collection.status("create"), collection.create_answer(created))
         if response.status == 201 and created:

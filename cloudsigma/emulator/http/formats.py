@@ -29,6 +29,8 @@ XML_TYPES = frozenset({"application/xml", "text/xml", "application/*", "*/*", "t
 FORMATS = ("json", "xml")
 #: An XML element name (ASCII letters, digits, ``_ - .``, not starting with a digit or ``-``).
 XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
+#: Characters that no XML 1.0 document may contain.
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _weights(header: str) -> dict[str, float]:
@@ -101,11 +103,17 @@ def _type_name(value: Any) -> str:
     return "string"
 
 
+def xml_text(text: str) -> str:
+    """``text`` with the characters XML 1.0 cannot hold (most control characters, lone
+    surrogates, U+FFFE and U+FFFF) written as ``\\uXXXX``."""
+    return XML_INVALID.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
 def _element(name: str, attributes: dict[str, str]) -> Element:
     """An element named ``name``; a key that is no XML name becomes ``<item key="...">``."""
     if XML_NAME.match(name) and not name.lower().startswith("xml"):
         return Element(name, attributes)
-    return Element("item", {**attributes, "key": name})
+    return Element("item", {**attributes, "key": xml_text(name)})
 
 
 def to_etree(value: Any, name: str | None = None, depth: int = 0) -> Element:
@@ -125,7 +133,7 @@ def to_etree(value: Any, name: str | None = None, depth: int = 0) -> Element:
         kind = _type_name(value)
         element = _element(name or "value", {} if kind == "string" else {"type": kind})
         if value is not None:
-            element.text = str(value)
+            element.text = xml_text(str(value))
     return element
 
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 
 from aiohttp import web
 
-from ..models.errors import validation
+from ..models.errors import ApiError, validation
 
 #: The largest JSON body accepted (bigger ones get 400 ``validation``).
 MAX_JSON_BODY = 16 * 1024 * 1024
+#: The deepest nesting of objects and arrays accepted in a body (a server definition has 4).
+MAX_DEPTH = 64
+#: Request body encodings and the zlib window bits that decode them (the body is read whole).
+ENCODINGS = {"gzip": 31, "x-gzip": 31, "deflate": 15}
+TOO_DEEP = f"the request body is nested more than {MAX_DEPTH} levels deep"
 
 
 class BodyReader:
@@ -31,11 +37,14 @@ class BodyReader:
                 raise validation("the request body is empty; send a JSON object")
             return default
         try:
-            return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+            value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError) as error:
             raise validation(f"Malformed JSON in the request body: {error}")
         except RecursionError:
-            raise validation("Malformed JSON in the request body: nested too deeply")
+            raise validation(TOO_DEEP)
+        if nesting_exceeds(value, MAX_DEPTH):
+            raise validation(TOO_DEEP)
+        return value
 
     async def json_object(self, request: web.Request, default: Any = None) -> dict:
         """The JSON body, which must be an object (``default`` when empty).
@@ -56,7 +65,45 @@ class BodyReader:
             raw.extend(block)
             if len(raw) > self.max_body:
                 raise validation(f"the request body is larger than {self.max_body} bytes")
-        return raw
+        encoding = content_encoding(request)
+        return raw if encoding is None else inflate(raw, encoding, self.max_body)
+
+
+def content_encoding(request: web.Request) -> str | None:
+    """The compression of the request body (``None``: as it is).
+
+    :raises ApiError: 415 for an encoding other than gzip, deflate or identity.
+    """
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding not in ENCODINGS:
+        raise ApiError(
+            415,
+            "validation",
+            f"Content-Encoding {encoding!r} is not supported; use gzip or deflate",
+        )
+    return encoding
+
+
+def inflate(raw: bytes | bytearray, encoding: str, limit: int) -> bytearray:
+    """Decompress a whole body of at most ``limit`` bytes.
+
+    :raises ApiError: 400 for bytes that are not a complete stream of ``encoding``, or that
+        inflate beyond ``limit``.
+    """
+    decoder = zlib.decompressobj(ENCODINGS[encoding])
+    try:
+        body = decoder.decompress(raw, limit + 1)
+    except zlib.error as error:
+        raise validation(f"the request body is not valid {encoding}: {error}")
+    if len(body) > limit:
+        raise validation(f"the request body inflates to more than {limit} bytes")
+    if not decoder.eof or decoder.unused_data:
+        raise validation(
+            f"the request body is not valid {encoding}: it is cut short or followed by other bytes"
+        )
+    return bytearray(body)
 
 
 def objects_of(body: Any) -> list:
@@ -72,6 +119,23 @@ def objects_of(body: Any) -> list:
     if not items:
         raise validation("no objects to create", "objects")
     return items
+
+
+def nesting_exceeds(value: Any, limit: int) -> bool:
+    """Whether objects and arrays in ``value`` nest deeper than ``limit`` (no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _reject_constant(name: str) -> Any:

@@ -5,6 +5,7 @@ buffered whole."""
 from __future__ import annotations
 
 import re
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,8 +18,11 @@ from ..models.errors import ApiError, notexist, permission, validation
 from ..models.kernel import Account
 from ..models.uploads import resumable_range
 from .hosts import API_HOST, ROLE, HostRoles
+from .parsing import content_encoding
 
 BLOCK = 1024 * 1024
+#: Upload bodies up to this size are staged in memory, larger ones in a temporary file.
+STAGED_IN_MEMORY = 16 * 1024 * 1024
 RESUMABLE_FIELDS = ("resumableChunkNumber", "resumableChunkSize", "resumableTotalSize")
 
 
@@ -40,6 +44,31 @@ async def stream_into(reader: Any, write, limit: int, *, clip: bool = False) -> 
             block = block[: max(0, limit - offset)]
         if block:
             write(offset, block)
+            offset += len(block)
+
+
+class StagedBody:
+    """An upload body held in a temporary file (in memory while small) until it is whole, so
+    a body that turns out too long, or a drive deleted meanwhile, stores nothing."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.SpooledTemporaryFile(max_size=STAGED_IN_MEMORY)  # noqa: SIM115
+
+    def __enter__(self) -> StagedBody:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.file.close()
+
+    def write(self, offset: int, data: bytes) -> None:
+        self.file.seek(offset)
+        self.file.write(data)
+
+    def copy_to(self, image: Any, offset: int) -> None:
+        """Write the staged bytes into ``image`` from ``offset``."""
+        self.file.seek(0)
+        while block := self.file.read(BLOCK):
+            image.write(offset, block)
             offset += len(block)
 
 
@@ -97,6 +126,7 @@ class Transfers:
         self, request: web.Request, account: Account, res: str, uuid: str
     ) -> web.StreamResponse:
         drive, upload = self.backend.upload_of(account, uuid)
+        content_encoding(request)
         if not request.content_type.startswith("multipart/"):
             raise validation("send the chunk as multipart/form-data with a 'file' part")
         reader = await request.multipart()
@@ -113,12 +143,12 @@ class Transfers:
         self, account: Account, drive: dict, upload: Any, params: Any, part: Any
     ) -> web.StreamResponse:
         _number, start, end = self.resumable_chunk_range(params, upload.size)
-        image = self.backend.image(drive["uuid"], drive["size"])
-        # A part longer than its range (pycloudsigma under Python 3 sends the repr of the
-        # bytes) is clipped to the range rather than spilling into the next chunk.
-        length = await stream_into(
-            part, lambda off, data: image.write(start + off, data), end - start, clip=True
-        )
+        with StagedBody() as staged:
+            # A part longer than its range (pycloudsigma under Python 3 sends the repr of the
+            # bytes) is clipped to the range rather than spilling into the next chunk.
+            length = await stream_into(part, staged.write, end - start, clip=True)
+            drive, upload = self.backend.upload_of(account, drive["uuid"])
+            staged.copy_to(self.backend.image(drive["uuid"], drive["size"]), start)
         self.backend.received(account, drive, upload, start, start + length)
         return web.json_response({})
 
@@ -126,18 +156,25 @@ class Transfers:
     async def on_link_chunk(
         self, request: web.Request, account: Account | None, res: str, uuid: str, token: str
     ) -> web.StreamResponse:
-        entry = self.backend.link_index.pop(token, None)
+        entry = self.backend.link_index.get(token)
         if entry is None or entry[1] != uuid:
             raise ApiError(404, "notexist", "this upload link is unknown or was already used")
-        owner, _drive_uuid = entry
+        owner = entry[0]
         drive, upload = self.backend.upload_of(owner, uuid)
-        number, offset, length, expiry = upload.links.pop(token)
+        number, offset, length, expiry = upload.links[token]
         if time.monotonic() > expiry:
+            self.backend.forget_link(upload, token)
             raise permission("this upload link has expired; ask for a new one")
-        image = self.backend.image(drive["uuid"], drive["size"])
-        received = await stream_into(
-            request.content, lambda off, data: image.write(offset + off, data), length
-        )
+        content_encoding(request)
+        if (request.content_length or 0) > length:
+            raise validation(f"the chunk is larger than the {length} bytes expected")
+        with StagedBody() as staged:
+            received = await stream_into(request.content, staged.write, length)
+            drive, upload = self.backend.upload_of(owner, uuid)
+            if token not in upload.links:  # the same link, used by another request meanwhile
+                raise ApiError(404, "notexist", "this upload link was already used")
+            self.backend.forget_link(upload, token)
+            staged.copy_to(self.backend.image(drive["uuid"], drive["size"]), offset)
         if received == length:
             upload.chunks.add(number)
         self.backend.received(owner, drive, upload, offset, offset + received)
@@ -148,6 +185,7 @@ class Transfers:
         self, request: web.Request, account: Account, res: str, rest: str = ""
     ) -> web.StreamResponse:
         size = request.content_length
+        content_encoding(request)
         if not size:
             raise validation("send the image as the request body with a Content-Length")
         drives = self.backend.drives
@@ -156,21 +194,30 @@ class Transfers:
         drive["status"] = "uploading"
         drives.commit(account, drive)
         upload = self.backend.start_upload(drive)
-        image = self.backend.image(drive["uuid"], size)
-        try:
-            received = await stream_into(request.content, image.write, size)
-        except BaseException:
-            drives.remove(account, drive)
-            raise
+        with StagedBody() as staged:
+            try:
+                received = await stream_into(request.content, staged.write, size)
+            except BaseException:
+                self.forget(account, drive)
+                raise
+            if drives.store(account).get(drive["uuid"]) is not drive:
+                raise notexist("drives", f"{drive['uuid']} (deleted during its upload)")
+            if received < size:
+                self.forget(account, drive)
+                raise validation(f"the body ended after {received} of {size} bytes")
+            image = self.backend.image(drive["uuid"], size)
+            staged.copy_to(image, 0)
         minimum = int(self.backend.capabilities["drives"]["dssd"]["size"]["min"])
-        if received < size:
-            drives.remove(account, drive)
-            raise validation(f"the body ended after {received} of {size} bytes")
         if size < minimum:
             drive["size"] = upload.size = minimum
             image.resize(minimum)
         self.backend.received(account, drive, upload, 0, upload.size)
         return web.Response(status=200, text=drive["uuid"], content_type="text/plain")
+
+    def forget(self, account: Account, drive: dict) -> None:
+        """Remove the drive of a failed simple upload (unless it is gone already)."""
+        if self.backend.drives.store(account).get(drive["uuid"]) is drive:
+            self.backend.drives.remove(account, drive)
 
     # download ------------------------------------------------------------------
     async def on_download(
@@ -196,7 +243,8 @@ class Transfers:
 
         :raises ApiError: 404 for an unknown drive, 403 for one that cannot be downloaded.
         """
-        drive = self.backend.drives.find(account, uuid)
+        # Reading the bytes of a shared drive is copying them: it takes CLONE, as a clone does.
+        drive = self.backend.drives.find(account, uuid, "CLONE")
         if drive.get("owner") is None or not drive["runtime"].get("is_downloadable", True):
             raise permission(f"drive {uuid} cannot be downloaded")
         if drive["status"] == "uploading":
@@ -226,7 +274,10 @@ class Transfers:
             length = min(BLOCK, end - offset)
             block = image.read(offset, length) if image is not None else zeros[:length]
             block = block + bytes(length - len(block))
-            await response.write(block)
+            try:
+                await response.write(block)
+            except ConnectionError:  # the client stopped reading: nothing is wrong here
+                return response
             offset += length
         await response.write_eof()
         return response

@@ -43,6 +43,8 @@ ONE_OBJECT_EACH = ("ip", "vlan", *VPC_RESOURCES, *NODE_RESOURCES)
 #: Resources whose subscriptions last at least one calendar month (a 27-day ``vpc``
 #: subscription answered 400 on the live API).
 MONTH_MINIMUM = VPC_RESOURCES
+#: The most subscriptions one request may buy.
+MAX_PER_REQUEST = 500
 
 
 def add_months(moment: datetime.datetime, months: int) -> datetime.datetime:
@@ -110,17 +112,25 @@ def timespan(
             "give two of start_time, end_time and period, or period or end_time alone", "period"
         )
     moment = moment or now()
-    start = parse_time(values, "start_time") or moment
-    if start > moment:
-        start = previous_noon(start)
-    end = parse_time(values, "end_time")
-    if end is None:
-        end = shift(start, values["period"])
-    elif "period" in given and "start_time" not in given:
-        start = shift(end, values["period"], -1)
-    if end <= start:
-        raise validation("end_time must be after start_time", "end_time")
-    return start, next_noon(end)
+    try:
+        start = parse_time(values, "start_time") or moment
+        if start > moment:
+            start = previous_noon(start)
+        end = parse_time(values, "end_time")
+        if end is None:
+            end = shift(start, values["period"])
+        elif "period" in given and "start_time" not in given:
+            start = shift(end, values["period"], -1)
+        if end <= start:
+            raise validation("end_time must be after start_time", "end_time")
+        return start, next_noon(end)
+    except (OverflowError, ValueError):  # beyond what datetime holds: years 1 to 9999
+        point = "period" if "period" in given else "end_time"
+        raise validation(
+            "the subscription would start or end outside the years 1 to 9999; "
+            "give a shorter period or an earlier end_time",
+            point,
+        ) from None
 
 
 def refresh_status(subscription: dict, moment: datetime.datetime | None = None) -> dict:
@@ -219,8 +229,14 @@ class Subscriptions(Collection):
     def create_many(
         self, account: Account, items: list, params: Mapping[str, str] | None = None
     ) -> list[dict]:
-        if len(items) > 500:
-            raise validation("at most 500 subscriptions per request", "objects")
+        # An ip, vlan, vpc or node subscription of amount N is N: count before expanding.
+        count = sum(self.subscription_count(item) for item in items)
+        if count > MAX_PER_REQUEST:
+            raise validation(
+                f"at most {MAX_PER_REQUEST} subscriptions per request (an ip or vlan amount of "
+                f"N is N subscriptions); these are {count}",
+                "amount",
+            )
         expanded: list[Any] = []
         for item in items:
             if isinstance(item, dict) and item.get("resource") in ONE_OBJECT_EACH:
@@ -238,6 +254,13 @@ class Subscriptions(Collection):
                 f"{account.balance['balance']}; top up the account"
             )
         return super().create_many(account, expanded, params)
+
+    @staticmethod
+    def subscription_count(item: Any) -> int:
+        """How many subscriptions ``item`` makes (those of one object each: one per unit)."""
+        if isinstance(item, dict) and item.get("resource") in ONE_OBJECT_EACH:
+            return fields.integer(item, "amount", 1, minimum=1)
+        return 1
 
     def commit(self, account: Account, values: dict) -> dict:
         self.store(account)[values["id"]] = values

@@ -330,6 +330,8 @@ class Drives(Collection):
             changes["tags"] = self.backend.tag_refs(account, values["tags"])
         if "allow_multimount" in values:
             changes["allow_multimount"] = fields.boolean(values, "allow_multimount")
+            if not changes["allow_multimount"]:
+                self.check_single_user(drive)
         if running is not None:
             return changes
         if "media" in values:
@@ -347,6 +349,16 @@ class Drives(Collection):
                 self.check_size(drive["storage_type"], size)
                 changes["size"] = round_size(size)
         return changes
+
+    def check_single_user(self, drive: dict) -> None:
+        """:raises ApiError: 403 when more than one server that is not stopped has ``drive``."""
+        live = [s["uuid"] for s in self.servers_of(drive) if s["status"] != "stopped"]
+        if len(live) > 1 and drive["media"] == "disk":
+            raise permission(
+                f"drive {drive['uuid']} is in use by servers {', '.join(live)}; stop all but one "
+                "before setting allow_multimount to false",
+                "allow_multimount",
+            )
 
     @staticmethod
     def check_not_busy(drive: dict) -> None:
@@ -398,9 +410,10 @@ class Drives(Collection):
         size = fields.integer(body, "size", minimum=1)
         self.check_size(drive["storage_type"], size)
         self.check_resizable(drive)
-        changes = self.check_update(account, drive, body)
+        holder = self.holder(account, drive)
+        changes = self.check_update(account, drive, self.editable(account, holder, body))
         changes["size"] = round_size(size)
-        self.apply_update(account, drive, changes)
+        self.apply_update(holder, drive, changes)
         self.backend.audit(account, self, drive, "update", body)
         return {"objects": [drive]}
 
@@ -425,7 +438,7 @@ class Drives(Collection):
                 snapshots.remove(account, snap)
         self.backend.collections["driveusers"].store(account).pop(drive["uuid"], None)
         self.backend.drop_image(drive["uuid"])
-        self.backend.uploads.pop(drive["uuid"], None)
+        self.backend.forget_upload(drive["uuid"])
         super().remove(account, drive)
 
     # clone ----------------------------------------------------------------
@@ -554,7 +567,7 @@ class Drives(Collection):
 
     def upload_chunk(self, account: Account, uuid: str, body: dict) -> dict:
         drive = self.find(account, uuid, "EDIT")
-        return self.backend.upload_link(account, drive, body)
+        return self.backend.upload_link(self.holder(account, drive), drive, body)
 
 
 def library_meta(source: dict) -> dict:

@@ -170,6 +170,8 @@ class Collection:
     shareable = False
     #: Operations answered to a caller without credentials (its account is ``None``).
     anonymous: frozenset[str] = frozenset()
+    #: Whether creates run :meth:`work_off_loop` first, off the event loop.
+    heavy_create = False
 
     def __init__(self, backend: Aggregate) -> None:
         self.backend = backend
@@ -221,6 +223,12 @@ class Collection:
                     raise permission(f"{self.name} {uuid} is shared without {need} permission")
                 return self.store(owner)[uuid]
         raise notexist(self.name, uuid)
+
+    def holder(self, account: Account, obj: dict) -> Account:
+        """The account that holds ``obj``: its owner, which is ``account`` unless a grant shares
+        the object with ``account``. Changes of a shared object happen in the holder's account.
+        """
+        return self.backend.owner_of(self.name, obj["uuid"]) or account
 
     def granted(self, viewer: Account, owner: Account, obj: dict) -> set[str]:
         """The ACL permissions ``viewer`` has on ``obj``, limited to those of this collection."""
@@ -297,6 +305,12 @@ class Collection:
             self.backend.audit(account, self, obj, "create", "")
         return [self.view(account, obj) for obj in created]
 
+    def work_off_loop(self, items: list) -> list:
+        """Work a create needs that is heavy on CPU and reads no state (generating keys...);
+        the HTTP layer runs it in a worker thread when :attr:`heavy_create` is set, so one
+        request never stalls the others. Returns the items to create."""
+        return items
+
     def prepare(self, account: Account, values: dict) -> dict:
         """Check a create body and return the values to store (no state changes)."""
         raise NotImplementedError
@@ -342,11 +356,21 @@ class Collection:
     def update(self, account: Account, uuid: str, values: dict) -> dict:
         """PUT: keys present replace the stored value; absent keys keep it."""
         obj = self.find(account, uuid, "EDIT")
-        changes = self.check_update(account, obj, values)
-        self.apply_update(account, obj, changes)
+        holder = self.holder(account, obj)
+        changes = self.check_update(account, obj, self.editable(account, holder, values))
+        self.apply_update(holder, obj, changes)
         self.backend.audit(account, self, obj, "update", values)
-        self.backend.emit(self.backend.owner_of(self.name, uuid) or account, self.name, obj)
+        self.backend.emit(holder, self.name, obj)
         return self.view(account, obj)
+
+    @staticmethod
+    def editable(account: Account, holder: Account, values: dict) -> dict:
+        """What of ``values`` ``account`` may change on an object of ``holder``: a grantee sees
+        none of the owner's tags, so its ``tags`` are ignored (it cannot hang its own on the
+        owner's object, nor strip the owner's by sending back what it sees)."""
+        if holder is account:
+            return values
+        return {key: value for key, value in values.items() if key != "tags"}
 
     def check_update(self, account: Account, obj: dict, values: dict) -> dict:
         """Validate a PUT body against ``obj`` and return the changes (no state changes)."""
@@ -361,7 +385,7 @@ class Collection:
         """DELETE one object; returns the body of the answer (``None`` for none)."""
         obj = self.find(account, uuid, "EDIT")
         self.check_delete(account, obj)
-        self.remove(account, obj)
+        self.remove(self.holder(account, obj), obj)
         return None
 
     def check_delete(self, account: Account, obj: dict) -> None:
@@ -373,8 +397,9 @@ class Collection:
         for obj in objs:
             self.check_delete(account, obj)
         for obj in objs:
-            if obj["uuid"] in self.store(account):
-                self.remove(account, obj)
+            holder = self.holder(account, obj)
+            if obj["uuid"] in self.store(holder):
+                self.remove(holder, obj)
 
     def remove(self, account: Account, obj: dict) -> None:
         """Forget ``obj`` and announce the deletion."""
@@ -623,4 +648,5 @@ class Aggregate(Protocol):
     def image(self, drive_uuid: str, size: int) -> DriveImage: ...
     def drop_image(self, drive_uuid: str) -> None: ...
     def start_upload(self, drive: dict) -> UploadProgress: ...
+    def forget_upload(self, drive_uuid: str) -> None: ...
     def upload_link(self, account: Account, drive: dict, body: dict) -> dict: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 
 from .errors import validation
@@ -133,6 +134,14 @@ def order(objects: list, query: Mapping[str, str]) -> list:
 
 
 def _sort_key(value) -> tuple:
+    """Numbers first (by value), then text, then anything else (by its JSON), then null: a
+    field holding numbers in some objects and text in others still sorts."""
     if isinstance(value, dict):
         value = value.get("uuid")
-    return (value is None, str(value) if not isinstance(value, int | float) else value)
+    if value is None:
+        return (3, 0)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (0, value)
+    if isinstance(value, str):
+        return (1, value)
+    return (2, json.dumps(value, sort_keys=True, default=str))

@@ -206,6 +206,19 @@ class Keypairs(SimpleCollection):
     defaults = {"name": "", "meta": {}, "public_key": "", "private_key": None, "tags": []}
     has_acl_fields = True
     has_owner = False
+    heavy_create = True
+
+    def work_off_loop(self, items: list) -> list:
+        """The items with the keys they ask for generated (seconds of CPU for many RSA keys)."""
+        return [self.with_generated_key(item) for item in items]
+
+    @staticmethod
+    def with_generated_key(item: Any) -> Any:
+        if not isinstance(item, dict) or item.get("public_key"):
+            return item
+        algorithm = fields.choice(item, "algorithm_type", ("rsa", "ed25519"), None)
+        private, public = generate_keypair(algorithm or "rsa")
+        return dict(item, public_key=public, private_key=private)
 
     def prepare(self, account: Account, values: dict) -> dict:
         algorithm = fields.choice(values, "algorithm_type", ("rsa", "ed25519"), None)

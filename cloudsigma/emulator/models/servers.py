@@ -399,6 +399,7 @@ class Servers(Collection):
         other running server uses (``all_drives``, ``disks`` or ``cdroms``)."""
         server = self.find(account, uuid, "EDIT")
         self.check_delete(account, server, recurse)
+        account = self.holder(account, server)
         media = {"all_drives": ("disk", "cdrom"), "disks": ("disk",), "cdroms": ("cdrom",)}
         doomed = []
         drives = self.sibling("drives", Drives)
@@ -428,6 +429,7 @@ class Servers(Collection):
     def start(self, account: Account, uuid: str, body: dict, *, avoid: str | None = None) -> dict:
         """Start a stopped server on a host away from the running servers ``avoid`` names."""
         server = self.find(account, uuid, "START")
+        account = self.holder(account, server)
         if server["status"] != "stopped":
             raise permission(
                 f'Cannot start guest in state "{GUEST_STATE.get(server["status"], "started")}". '
@@ -454,6 +456,7 @@ class Servers(Collection):
                     f"drive {drive['uuid']} is {drive['status']}; wait until it is ready before "
                     "starting the server"
                 )
+            self.check_not_in_use(drives, drive, server)
         balance = Fraction(account.balance["balance"])
         if balance <= 0:
             raise payment("Not enough funds to start the server; top up the account balance")
@@ -468,6 +471,21 @@ class Servers(Collection):
                 f"{as_text(needed)} {account.balance['currency']}, the balance is "
                 f"{account.balance['balance']}; top up the account or subscribe"
             )
+
+    @staticmethod
+    def check_not_in_use(drives: Drives, drive: dict, server: dict) -> None:
+        """Refuse a disk without ``allow_multimount`` that another server not stopped has.
+
+        :raises ApiError: 403 naming the drive and the server that has it.
+        """
+        if drive.get("owner") is None or drive["allow_multimount"] or drive["media"] != "disk":
+            return
+        for other in drives.servers_of(drive):
+            if other["uuid"] != server["uuid"] and other["status"] != "stopped":
+                raise permission(
+                    f"drive {drive['uuid']} is in use by server {other['uuid']} "
+                    f"({other['status']}) and has allow_multimount false; stop that server first"
+                )
 
     def settle_running(self, account: Account, server: dict) -> None:
         def boot() -> None:
@@ -525,7 +543,9 @@ class Servers(Collection):
 
     def stop(self, account: Account, uuid: str, body: dict) -> dict:
         server = self.find(account, uuid, "STOP")
-        if server["status"] not in ("running", "starting", "stopping", "unavailable"):
+        account = self.holder(account, server)
+        # Not while starting: the API's own message names the states a stop needs.
+        if server["status"] not in ("running", "stopping", "unavailable"):
             raise permission(
                 f'Cannot stop guest in state "{GUEST_STATE.get(server["status"], "stopped")}". '
                 "Guest should be in state \"['started', 'running_legacy']\""
@@ -553,6 +573,7 @@ class Servers(Collection):
 
     def shutdown(self, account: Account, uuid: str, body: dict) -> dict:
         server = self.running_server(account, uuid, "shutdown")
+        account = self.holder(account, server)
         self.backend.set_status(account, "servers", server, "stopping")
         self.backend.audit(account, self, server, "shutdown_ACPI_send", "")
         if self.guest_answers_acpi(account, server):
@@ -587,6 +608,7 @@ class Servers(Collection):
 
     def restart(self, account: Account, uuid: str, body: dict) -> dict:
         server = self.running_server(account, uuid, "restart")
+        account = self.holder(account, server)
         self.backend.set_status(account, "servers", server, "stopping")
 
         def boot_again() -> None:
@@ -599,7 +621,7 @@ class Servers(Collection):
             if server["status"] == "stopping" and self.store(account).get(server["uuid"]) is server:
                 boot_again()
 
-        self.backend.transitions.later(after_stop)
+        self.backend.transitions.later(after_stop, key=("servers", server["uuid"]))
         return self.answer("restart", server)
 
     def require_running(self, server: dict, action: str) -> None:

@@ -30,6 +30,8 @@ class Snapshots(Collection):
             raise fields.required("drive")
         drives = self.sibling("drives", Drives)
         drive = drives.find(account, fields.ref_uuid(values["drive"], "drive"), "EDIT")
+        # A snapshot belongs with its drive: a grantee's goes into the drive owner's account.
+        holder = drives.holder(account, drive)
         if not drive["runtime"].get("is_snapshotable", True) and drive["status"] != "mounted":
             raise permission(f"drive {drive['uuid']} cannot be snapshotted now")
         if drive["storage_type"] == "local_nvme":
@@ -46,18 +48,26 @@ class Snapshots(Collection):
             "meta": fields.meta(values),
             "name": fields.text(values, "name", None)
             or f"{drive['uuid']}__{moment.strftime('%Y-%m-%d__%H_%M_%S')}",
-            "owner": account.owner,
+            "owner": holder.owner,
             "permissions": [],
             "resource_uri": self.uri(uuid),
             "status": "creating",
-            "tags": self.backend.tag_refs(account, values.get("tags")),
+            "tags": self.backend.tag_refs(
+                holder, self.editable(account, holder, values).get("tags")
+            ),
             "timestamp": str(moment),
             "uuid": uuid,
         }
 
+    def drive_of(self, account: Account, snapshot: dict) -> tuple[Account, dict]:
+        """The account holding the drive of a new ``snapshot``, and the drive."""
+        drives = self.sibling("drives", Drives)
+        holder = self.backend.owner_of("drives", snapshot["drive"]["uuid"]) or account
+        return holder, drives.store(holder)[snapshot["drive"]["uuid"]]
+
     def commit(self, account: Account, values: dict) -> dict:
+        account, drive = self.drive_of(account, values)
         snapshot = super().commit(account, values)
-        drive = self.sibling("drives", Drives).store(account)[snapshot["drive"]["uuid"]]
         drive["snapshots"].append(ref("snapshots", snapshot["uuid"]))
         self.remember_origin(snapshot, drive)
         self.backend.emit(account, "drives", drive)
@@ -149,7 +159,7 @@ class RemoteSnapshots(Snapshots):
             raise fields.required("drive")
         drives = self.sibling("drives", Drives)
         drive = drives.find(account, fields.ref_uuid(values["drive"], "drive"), "EDIT")
-        for other in self.store(account).values():
+        for other in self.store(drives.holder(account, drive)).values():
             if other["drive"]["uuid"] != drive["uuid"]:
                 continue
             if other["status"] != "available":
@@ -172,8 +182,8 @@ class RemoteSnapshots(Snapshots):
         return snapshot
 
     def commit(self, account: Account, values: dict) -> dict:
+        account, drive = self.drive_of(account, values)
         snapshot = Collection.commit(self, account, values)
-        drive = self.sibling("drives", Drives).store(account)[snapshot["drive"]["uuid"]]
         drive["remote_snapshots"].append(ref("remotesnapshots", snapshot["uuid"]))
         self.remember_origin(snapshot, drive)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from typing import Any
 STATES: dict[str, dict[str, frozenset[str]]] = {
     "drives": {
         "creating": frozenset({"unmounted", "mounted"}),
-        "uploading": frozenset({"unmounted"}),
+        "uploading": frozenset({"unmounted", "mounted"}),
         "unmounted": frozenset({"mounted", "resizing", "cloning_src", "unavailable"}),
         "mounted": frozenset({"unmounted", "resizing", "cloning_src", "unavailable"}),
         "resizing": frozenset({"unmounted", "mounted"}),
@@ -156,6 +156,8 @@ class Transitions:
         self._pending: dict[int, tuple[float, Callable[[], None], Any]] = {}
         self._order = itertools.count()
         self._scheduler: Scheduler | None = None
+        self._keys: dict[Hashable, int] = {}
+        self._key_of: dict[int, Hashable] = {}
 
     def attach(self, scheduler: Scheduler | None) -> None:
         """Use ``scheduler(delay, callback)`` (e.g. ``loop.call_later``) to fire changes."""
@@ -181,14 +183,23 @@ class Transitions:
         *,
         phases: Sequence[str] = (),
         size: int | None = None,
+        key: Hashable | None = None,
     ) -> int:
         """Run ``callback`` after the configured delay (scaled by ``factor``).
 
         :param phases: the names of the change in a :class:`TimingProfile`, most precise first.
         :param size: the size in bytes of the object changing, for durations that grow with it.
+        :param key: what the change is about (e.g. ``("servers", uuid)``): a change scheduled
+            with the same key replaces this one if it has not happened yet, so a change that
+            a later action overtook never undoes that action.
         :returns: a token for :meth:`cancel`.
         """
+        if key is not None and key in self._keys:
+            self.cancel(self._keys[key])
         token = next(self._order)
+        if key is not None:
+            self._keys[key] = token
+            self._key_of[token] = key
         delay = self.duration(factor, phases, size)
         due = float("inf") if delay is None else time.monotonic() + delay
         handle = None
@@ -208,12 +219,19 @@ class Transitions:
 
     def cancel(self, token: int) -> bool:
         """Forget a scheduled change that has not happened; returns whether it was pending."""
+        self._forget_key(token)
         entry = self._pending.pop(token, None)
         if entry is not None and entry[2] is not None:
             entry[2].cancel()
         return entry is not None
 
+    def _forget_key(self, token: int) -> None:
+        key = self._key_of.pop(token, None)
+        if key is not None:
+            self._keys.pop(key, None)
+
     def _fire(self, token: int) -> None:
+        self._forget_key(token)
         entry = self._pending.pop(token, None)
         if entry is not None:
             entry[1]()
@@ -265,3 +283,5 @@ class Transitions:
             if handle is not None:
                 handle.cancel()
         self._pending.clear()
+        self._keys.clear()
+        self._key_of.clear()

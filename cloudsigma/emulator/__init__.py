@@ -9,11 +9,6 @@ from typing import Any
 
 __all__ = ["Backend", "Emulator"]
 
-#: The default account of an emulator (kept here, so the command line can show them without
-#: importing aiohttp).
-DEFAULT_USERNAME = "test@example.com"
-DEFAULT_PASSWORD = "emulator-test-password"
-
 
 def __getattr__(name: str) -> Any:
     if name == "Emulator":

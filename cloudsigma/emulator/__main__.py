@@ -9,7 +9,7 @@ import sys
 import threading
 from typing import Any
 
-from . import DEFAULT_PASSWORD, DEFAULT_USERNAME
+from .backend import DEFAULT_PASSWORD, DEFAULT_USERNAME
 from .models.statemachine import PROFILES
 
 

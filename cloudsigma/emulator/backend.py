@@ -44,6 +44,11 @@ EVENT_TYPES = frozenset(
     }
 )
 
+#: The default account of an emulator (here, below the HTTP layer, so that the command line
+#: can show them without importing aiohttp).
+DEFAULT_USERNAME = "test@example.com"
+DEFAULT_PASSWORD = "emulator-test-password"
+
 
 def same_secret(given: str, expected: str) -> bool:
     """Compare a secret in constant time; any text may be given (``compare_digest`` refuses

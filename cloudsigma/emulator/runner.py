@@ -11,8 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from . import DEFAULT_PASSWORD, DEFAULT_USERNAME
-from .backend import Backend
+from .backend import DEFAULT_PASSWORD, DEFAULT_USERNAME, Backend
 from .http.app import ApiServer, Listener, check_latency
 from .http.guard import TOKEN_HEADER
 from .http.hosts import ALL, API_HOST, DIRECT_HOST

@@ -399,14 +399,16 @@ def test_unknown_parameters_and_fields_warn_without_strict(api, emu, server):
 
 
 def test_strict_is_switched_over_the_control_endpoint(api, emu):
-    control = emu.base_url + "/_emulator/strict/"
-    assert api.session.get(control).json() == {"strict": False}
+    control, headers = emu.base_url + "/_emulator/strict/", emu.control_headers
+    assert api.session.get(control, headers=headers).json() == {"strict": False}
 
-    assert api.session.post(control, json={"strict": True}).json() == {"strict": True}
+    on = api.session.post(control, json={"strict": True}, headers=headers)
+    assert on.json() == {"strict": True}
     assert emu.strict is True
     assert api.get("drives/", params={"colour": "red"}).status_code == 400
-    assert api.session.post(control, json={"strict": "yes"}).status_code == 400
-    assert api.session.post(control, json={"strict": False}).json() == {"strict": False}
+    assert api.session.post(control, json={"strict": "yes"}, headers=headers).status_code == 400
+    off = api.session.post(control, json={"strict": False}, headers=headers)
+    assert off.json() == {"strict": False}
 
 
 def test_comparison_filters_refuse_a_value_of_the_wrong_kind(api, emu):

@@ -262,9 +262,10 @@ def test_vmware_servers_can_be_added_and_are_listed(api, emu):
 
 def test_vmware_servers_through_the_control_endpoint(api, emu):
     base = emu.api_endpoint.replace("/api/2.0/", "")
-    added = api.session.post(f"{base}/_emulator/vmware_servers/", json=VMWARE, timeout=10)
+    url, headers = f"{base}/_emulator/vmware_servers/", emu.control_headers
+    added = api.session.post(url, json=VMWARE, headers=headers, timeout=10)
     assert added.status_code == 201
     assert listed(api, "vmware_servers")[0]["uuid"] == added.json()["uuid"]
     partial = {k: v for k, v in VMWARE.items() if k != "memory"}
-    refused = api.session.post(f"{base}/_emulator/vmware_servers/", json=partial, timeout=10)
+    refused = api.session.post(url, json=partial, headers=headers, timeout=10)
     assert_api_error(refused, 400, "validation")

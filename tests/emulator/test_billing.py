@@ -302,13 +302,19 @@ def test_balance_is_always_the_initial_one_less_the_ledger(api, emu, operations)
 # the clock and expiry --------------------------------------------------------------------
 def test_the_clock_control_endpoint_freezes_and_advances(api, emu):
     base = emu.api_endpoint.replace("/api/2.0/", "")
-    frozen = api.session.post(f"{base}/_emulator/clock/", json={"frozen": True}, timeout=10)
+    frozen = api.session.post(
+        f"{base}/_emulator/clock/", json={"frozen": True}, headers=emu.control_headers, timeout=10
+    )
     assert frozen.status_code == 200 and frozen.json()["frozen"] is True
     before = datetime.datetime.fromisoformat(frozen.json()["now"])
-    moved = api.session.post(f"{base}/_emulator/clock/", json={"advance": 600}, timeout=10)
+    moved = api.session.post(
+        f"{base}/_emulator/clock/", json={"advance": 600}, headers=emu.control_headers, timeout=10
+    )
     after = datetime.datetime.fromisoformat(moved.json()["now"])
     assert (after - before).total_seconds() == 600
-    bad = api.session.post(f"{base}/_emulator/clock/", json={"advance": -1}, timeout=10)
+    bad = api.session.post(
+        f"{base}/_emulator/clock/", json={"advance": -1}, headers=emu.control_headers, timeout=10
+    )
     assert_api_error(bad, 400, "validation")
 
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import struct
 import threading
+import time
+from socket import SO_LINGER, SOL_SOCKET
 
+import aiohttp
 import pytest
 import websocket
 from emulator_support import GIB, Api
+
+from cloudsigma.emulator.http.events import Websockets
 
 
 def open_socket(emu, api, path="/websocket"):
@@ -118,3 +126,53 @@ def test_stopping_the_emulator_closes_open_websockets():
         socket.close()
     finally:
         emulator.stop()
+
+
+class ClosingSocket:
+    """A websocket whose client has gone: every send meets a closing transport."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send_str(self, text: str) -> None:
+        self.sent.append(text)
+        raise aiohttp.ClientConnectionResetError("Cannot write to closing transport")
+
+
+def test_the_pump_stops_quietly_when_the_client_is_gone_with_frames_still_queued():
+    socket = ClosingSocket()
+
+    async def pump_three_frames() -> None:
+        queue: asyncio.Queue = asyncio.Queue()
+        for number in range(3):
+            queue.put_nowait(f"frame {number}")
+        client_side = asyncio.get_running_loop().create_future()  # never sees the close frame
+        await Websockets.pump(socket, queue, client_side)  # type: ignore[arg-type]
+        client_side.cancel()
+
+    asyncio.run(pump_three_frames())
+    assert socket.sent == ["frame 0"]  # the rest is dropped, not sent into a closed socket
+
+
+def test_a_client_cut_off_with_many_frames_queued_leaves_no_error_in_the_log(emu, api, caplog):
+    socket = open_socket(emu, api)
+    account = emu.account()
+    frame = {"resource_type": "drives", "resource_uri": "/api/2.0/drives/x/", "object": {}}
+
+    def many_changes_at_once() -> None:
+        for _ in range(2000):
+            for listener in list(emu.backend.listeners):
+                listener(account, frame)
+
+    socket.sock.setsockopt(SOL_SOCKET, SO_LINGER, struct.pack("ii", 1, 0))  # reset, no close frame
+    with caplog.at_level(logging.DEBUG, logger="aiohttp"):
+        emu.call(many_changes_at_once)
+        socket.sock.close()
+        for _ in range(200):  # until the emulator has ended its side
+            if not emu.call(lambda: len(emu.api.websockets.sockets)):
+                break
+            time.sleep(0.05)
+    assert not emu.api.websockets.sockets
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
+    assert api.get("drives/").status_code == 200  # and the emulator goes on serving

@@ -93,7 +93,11 @@ class Websockets:
 
     @staticmethod
     async def pump(socket: web.WebSocketResponse, queue: asyncio.Queue, reader) -> None:
-        """Send queued frames until the client's side (``reader``) ends."""
+        """Send queued frames until the client's side (``reader``) ends.
+
+        A client that closes while frames are still queued (many changes at once) ends the
+        socket quietly: the frames it no longer reads are dropped.
+        """
         while not reader.done():
             getter = asyncio.ensure_future(queue.get())
             done, _pending = await asyncio.wait(
@@ -102,4 +106,7 @@ class Websockets:
             if getter not in done:
                 getter.cancel()
                 return
-            await socket.send_str(getter.result())
+            try:
+                await socket.send_str(getter.result())
+            except ConnectionError:  # the client went away between two frames
+                return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from emulator_support import GIB, assert_api_error
 
 
@@ -115,3 +116,31 @@ def test_snapshot_clone_takes_meta_and_tags_of_the_drive_as_it_was(api, emu):
     clone = api.action("snapshots", snapshot["uuid"], "clone")
     assert clone["meta"] == {"k": "v"}
     assert [t["uuid"] for t in clone["tags"]] == [tag["uuid"]]
+
+
+def available_snapshot(api, emu, collection: str, drive: dict) -> dict:
+    answer = api.ok("POST", f"{collection}/", 201, json={"drive": drive["uuid"]})
+    snapshot = answer["objects"][0] if "objects" in answer else answer
+    while emu.step():
+        pass
+    return snapshot
+
+
+@pytest.mark.parametrize("collection", ["snapshots", "remotesnapshots"])
+def test_a_clone_of_a_snapshot_keeps_away_from_the_drives_it_is_told_to_avoid(
+    api, emu, drive, collection
+):
+    snapshot = available_snapshot(api, emu, collection, drive)
+    near = api.action(collection, snapshot["uuid"], "clone")
+    response = api.post(
+        f"{collection}/{snapshot['uuid']}/action/",
+        params={"do": "clone", "avoid": drive["uuid"]},
+        json={},
+    )
+    assert response.status_code == 202
+    apart = response.json()
+    emu.advance()
+    assert api.ok("GET", "drives/availability_groups/") == [
+        [drive["uuid"], near["uuid"]],
+        [apart["uuid"]],
+    ]

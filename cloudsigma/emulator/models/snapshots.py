@@ -100,17 +100,23 @@ class Snapshots(Collection):
 
     @query("avoid")
     def clone(self, account: Account, uuid: str, body: dict, *, avoid: str | None = None) -> dict:
+        """A drive from the snapshot, placed away from what ``?avoid=`` names."""
         snapshot = self.find(account, uuid, "CLONE")
+        self.require_available(snapshot)
+        drive = self.clone_to_drive(account, snapshot, self.clone_source(account, snapshot), body)
+        self.sibling("drives", Drives).place(account, drive["uuid"], avoid)
+        return drive
+
+    def require_available(self, snapshot: dict) -> None:
         if snapshot["status"] != "available":
             raise permission(
-                f"snapshot {uuid} is {snapshot['status']}; wait until it is "
+                f"snapshot {snapshot['uuid']} is {snapshot['status']}; wait until it is "
                 "available before cloning it"
             )
-        drives = self.sibling("drives", Drives)
-        source = drives.store(account).get(snapshot["drive"]["uuid"])
-        drive = self.clone_to_drive(account, snapshot, source, body)
-        drives.place(account, drive["uuid"], avoid)
-        return drive
+
+    def clone_source(self, account: Account, snapshot: dict) -> dict | None:
+        """The drive whose size, media and storage type a clone takes: the snapshot's own."""
+        return self.sibling("drives", Drives).store(account).get(snapshot["drive"]["uuid"])
 
     def remember_origin(self, snapshot: dict, drive: dict) -> None:
         """Keep the drive's bytes, meta and tags as they were, for clones of the snapshot."""
@@ -219,12 +225,9 @@ class RemoteSnapshots(Snapshots):
         self.backend.origins.pop(snapshot["uuid"], None)
         Collection.remove(self, account, snapshot)
 
-    def clone(self, account: Account, uuid: str, body: dict, *, avoid: str | None = None) -> dict:
-        """A drive from the remote snapshot; it declares no query parameter, so ``avoid`` never
-        arrives and the copy goes to the first storage pool."""
-        snapshot = self.find(account, uuid, "CLONE")
-        self.require_available(snapshot)
-        return self.clone_to_drive(account, snapshot, None, body)
+    def clone_source(self, account: Account, snapshot: dict) -> dict | None:
+        """None: a clone takes what the remote snapshot recorded (it outlives its drive)."""
+        return None
 
 
 class BackupSchedulers(Generic):

@@ -78,6 +78,22 @@ def test_wrong_method_is_405(api):
     assert_api_error(api.delete("servers/", json={"objects": []}), 405, "validation")
 
 
+ONE_OBJECT_OPERATIONS = {"GET": "get", "PUT": "update", "DELETE": "delete"}
+
+
+@pytest.mark.parametrize("method", sorted(ONE_OBJECT_OPERATIONS))
+def test_a_405_on_one_object_names_the_http_method(api, emu, method):
+    refused = [
+        name
+        for name, collection in emu.backend.collections.items()
+        if not collection.offers(ONE_OBJECT_OPERATIONS[method])
+    ]
+    assert refused  # every method has collections that refuse it
+    for name in refused:
+        response = api.request(method, f"{name}/0a1b2c3d-0000-4000-8000-000000000000/", json={})
+        assert_api_error(response, 405, "validation", f"{method} is not allowed on /{name}/<uuid>/")
+
+
 def test_unsupported_accept_is_406(api):
     response = api.get("drives/", headers={"Accept": "text/html"})
     assert_api_error(response, 406, "validation")

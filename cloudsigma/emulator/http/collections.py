@@ -84,17 +84,25 @@ class CollectionHandlers:
             "related_detail": self.on_related_detail,
         }
 
-    def collection(self, name: str, operation: str | None = None) -> Collection:
+    def collection(self, name: str) -> Collection:
         """The collection served at ``/<name>/``.
 
-        :raises ApiError: 404 for an unknown name, 405 when it does not offer ``operation``.
+        :raises ApiError: 404 for an unknown name.
         """
         found = self.backend.collections.get(name)
         if found is None:
             raise ApiError(404, "notexist", f"no resource {name!r} in this API")
-        if operation is not None and not found.offers(operation):
-            raise ApiError(405, "validation", f"{operation} is not allowed on /{name}/")
         return found
+
+    def offered_on_one(self, name: str, method: str, operation: str) -> Collection:
+        """The collection ``name`` when it offers ``operation`` on one of its objects.
+
+        :raises ApiError: 405 (``method`` is not allowed on ``/<name>/<uuid>/``) when it does not.
+        """
+        collection = self.collection(name)
+        if not collection.offers(operation):
+            raise ApiError(405, "validation", f"{method} is not allowed on /{name}/<uuid>/")
+        return collection
 
     def offered(self, name: str, method: str, *operations: str) -> tuple[Collection, str]:
         """The collection ``name`` and the first of ``operations`` it offers.
@@ -147,9 +155,7 @@ class CollectionHandlers:
     async def on_get(
         self, request: web.Request, account: Account, res: str, uuid: str
     ) -> web.Response:
-        collection = self.collection(res)
-        if not collection.offers("get"):
-            raise ApiError(405, "validation", f"GET is not allowed on /{res}/<uuid>/")
+        collection = self.offered_on_one(res, "GET", "get")
         self.checks.check_parameters(request, "get", res)
         obj = collection.get(account, uuid)
         if "fields" in request.query:
@@ -191,7 +197,7 @@ class CollectionHandlers:
     async def on_update(
         self, request: web.Request, account: Account, res: str, uuid: str
     ) -> web.Response:
-        collection = self.collection(res, "update")
+        collection = self.offered_on_one(res, "PUT", "update")
         self.checks.check_parameters(request, "update", res)
         body = await self.bodies.json_object(request)
         current = collection.store(account).get(uuid)
@@ -202,7 +208,7 @@ class CollectionHandlers:
     async def on_delete(
         self, request: web.Request, account: Account, res: str, uuid: str
     ) -> web.Response:
-        collection = self.collection(res, "delete")
+        collection = self.offered_on_one(res, "DELETE", "delete")
         self.checks.check_parameters(request, "delete", res)
         arguments = query_arguments(collection.delete, request.query)
         body = collection.delete(account, uuid, **arguments)

@@ -2,9 +2,10 @@
 
 Bodies follow the resource schemas (``/work/shared/api/schemas.json``, shipped with the emulator)
 with wrong types, deep nesting and garbage mixed in; headers carry non-ASCII credentials, CSRF
-tokens and ``Accept`` values; queries use real field names and odd values; bodies come plain,
-gzip, broken gzip, deflate or in other charsets. Every answer must be 2xx or the API's error list
-(never a 5xx but the documented 503 ``concurrency``), and a rejected request must change nothing.
+tokens, forged Digest headers and ``Accept`` values (XML included); queries use real field names
+and odd values; bodies come plain, gzip, broken gzip, deflate or in other charsets. Every answer
+must be 2xx or the API's error list (never a 5xx but the documented 503 ``concurrency``), and a
+rejected request must change nothing.
 The route table is imported, so new routes are fuzzed as soon as they exist.
 """
 
@@ -294,6 +295,21 @@ def basic(user: str, password: str) -> bytes:
     return b"Basic " + base64.b64encode(f"{user}:{password}".encode())
 
 
+def digests(owner: str) -> list[bytes]:
+    """Digest headers a server must refuse cleanly: stale or forged nonces, odd fields."""
+    fields = f'realm="x", nonce="abc", uri="/api/2.0/", response="{"0" * 32}"'
+    return [
+        f'Digest username="{owner}", {fields}'.encode(),
+        f'Digest username="{owner}", {fields}, qop=auth, nc=zz, cnonce="c"'.encode(),
+        f'Digest username="{owner}", {fields}, algorithm=SHA-999'.encode(),
+        f'Digest username="é☃", {fields}'.encode(),
+        b'Digest username="' + b"x" * 5000,
+        b"Digest username=, nonce=, =, ,,",
+        b"Digest \xff\xfe",
+        b"Digest",
+    ]
+
+
 @st.composite
 def credentials(draw: Any, world: Fuzzed) -> tuple[int, dict]:
     """Who sends the request: ``(actor, extra headers)``."""
@@ -316,6 +332,7 @@ def credentials(draw: Any, world: Fuzzed) -> tuple[int, dict]:
                 b"Basic",
                 basic(owner, ""),
                 "Basic é".encode(),
+                *digests(owner),
             ]
         )
     )
@@ -326,7 +343,16 @@ HEADERS = st.fixed_dictionaries(
     {},
     optional={
         "Accept": st.sampled_from(
-            ["application/json", "application/xml", "*/*", "text/html", "é", ""]
+            [
+                "application/json",
+                "application/xml",
+                "text/xml",
+                "application/xml;q=0.9, application/json;q=0.1",
+                "*/*",
+                "text/html",
+                "é",
+                "",
+            ]
         ),
         "X-CSRFToken": st.sampled_from(["é".encode(), b"\xff", b"token"]),
         "Cookie": st.sampled_from([b"sessionid=\xc3\xa9; csrftoken=x", b"sessionid=abc", b"=;;"]),

@@ -159,7 +159,15 @@ def test_other_digest_variants_are_refused(emu, anonymous, challenge, override, 
 
 
 @pytest.mark.parametrize(
-    "header", ['Digest username="x"', "Digest ", "Digest nonsense", 'Digest a="1", b']
+    "header",
+    [
+        'Digest username="x"',
+        "Digest ",
+        "Digest nonsense",
+        'Digest a="1", b',
+        'Digest username="x", nonce=',  # a key with nothing after its '='
+        "Digest username=, nonce=, =, ,,",
+    ],
 )
 def test_malformed_digest_headers_get_401_not_500(anonymous, header):
     response = anonymous.get("profile/", headers={"Authorization": header})

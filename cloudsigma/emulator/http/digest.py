@@ -41,8 +41,10 @@ def parse_digest(header: str) -> dict[str, str]:
     _scheme, _, params = header.partition(" ")
     try:
         parsed = urllib.request.parse_keqv_list(urllib.request.parse_http_list(params))
-    except ValueError as error:  # an item without '='
-        raise DigestRefused(f"Malformed Digest authentication header ({error})") from error
+    except (ValueError, IndexError) as error:  # an item without '=', or with nothing after it
+        raise DigestRefused(
+            "Malformed Digest authentication header: each parameter is key=value"
+        ) from error
     return {key.lower(): value for key, value in parsed.items()}
 
 

@@ -82,3 +82,23 @@ def test_the_emulator_in_process_refuses_to_replace_a_foreign_file(tmp_path):
     assert config.read_text() == REAL
     with Emulator(config_path=str(config), overwrite_config=True) as emulator:
         assert emulator.control_token in config.read_text()
+
+
+def test_the_parser_is_built_without_side_effects(tmp_path):
+    """``build_parser()`` (what the docs list the options from) starts, writes and imports
+    nothing of the emulator's runtime."""
+    program = (
+        "import sys\n"
+        "from cloudsigma.emulator.__main__ import build_parser\n"
+        "parser = build_parser(); build_parser()\n"
+        "print(sorted(o for a in parser._actions for o in a.option_strings))\n"
+        "print('aiohttp' in sys.modules, 'cloudsigma.emulator.runner' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    options, imported = done.stdout.splitlines()
+    assert "'--write-config'" in options and "'--force'" in options
+    assert "'--serial-context'" in options and "'--direct-port'" in options
+    assert imported == "False False" and done.stderr == ""
+    assert list(tmp_path.iterdir()) == []

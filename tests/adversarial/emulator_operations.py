@@ -208,7 +208,9 @@ class Operations:
         # Ranges only: a whole 1 GiB image is not worth streaming here.
         headers = {"Range": "bytes=0-1023" if ranged else "bytes=-512"}
         response = self.send(actor, "GET", f"drives/{drive}/download/", headers=headers)
-        if response.status_code in (200, 206):
+        # Alongside other threads the drive or its grant may be gone by the next request, so
+        # only a request running alone can tell what the download was allowed on.
+        if response.status_code in (200, 206) and self.strict:
             seen = self.send(actor, "GET", f"drives/{drive}/").json()
             if seen.get("owner") and seen["owner"]["uuid"] != self.world.account_uuids[actor]:
                 assert "CLONE" in seen["permissions"], (

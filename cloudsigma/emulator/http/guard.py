@@ -48,8 +48,11 @@ class ControlGuard:
         return await handler(request)
 
     def check(self, request: web.Request) -> None:
-        """:raises ApiError: 403 for a foreign ``Host`` or ``Origin``, 415 for a body that is
-        not JSON, 401 without the control token."""
+        """Refuse a control request that a web page or another host could have sent.
+
+        :raises ApiError: 403 for a foreign ``Host`` or ``Origin``, 415 for a body that is
+            not JSON, 401 without the control token.
+        """
         allowed = LOOPBACK_NAMES | {self.public_host().lower()}
         host = host_name(request.host)
         if host not in allowed:

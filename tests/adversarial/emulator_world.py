@@ -8,6 +8,8 @@ changes, upload progress, stored bytes).
 
 from __future__ import annotations
 
+import difflib
+import itertools
 import json
 import threading
 from collections import Counter
@@ -59,10 +61,16 @@ class World:
 
     # accounts and sessions -------------------------------------------------------
     def reset(self) -> None:
-        """Forget all state; recreate both accounts; changes happen only when advanced."""
+        """Forget all state; recreate both accounts; changes happen only when advanced.
+
+        The billing clock stands still too: a request bills the cycles that ended before it
+        (time passing, not the request, changes the balance), which would otherwise look like
+        a change made by a rejected request whenever one crosses a cycle's end.
+        """
         self.emu.transition_delay = None
         self.emu.set_faults(None)
         self.emu.reset()
+        self.emu.call(self.emu.clock.freeze)
         self.emu.create_account(*OTHER)
         self.credentials = [(self.emu.username, self.emu.password), OTHER]
         self.account_uuids = [self.emu.account(email).uuid for email, _ in self.credentials]
@@ -108,7 +116,8 @@ class World:
             after = self.fingerprint()
             self.figures["rejections checked for changes"] += 1
             assert after == before, (
-                f"{where} was rejected ({response.text[:300]}) but changed state"
+                f"{where} was rejected ({response.text[:300]}) but changed state:\n"
+                + changes(before, after)
             )
         return response
 
@@ -162,6 +171,16 @@ def check_answer(response: requests.Response, where: str) -> None:
         assert isinstance(error["error_type"], str) and isinstance(error["error_message"], str)
     documented = response.status_code == 503 and errors[0]["error_type"] == "concurrency"
     assert response.status_code < 500 or documented, f"{where}: {response.status_code} {errors}"
+
+
+def changes(before: str, after: str, limit: int = 30) -> str:
+    """The first ``limit`` lines of a diff of two fingerprints."""
+
+    def lines(fingerprint: str) -> list[str]:
+        return json.dumps(json.loads(fingerprint), indent=1, sort_keys=True).splitlines()
+
+    diff = difflib.unified_diff(lines(before), lines(after), lineterm="", n=1)
+    return "\n".join(itertools.islice(diff, limit))
 
 
 def state_fingerprint(backend: Any) -> str:

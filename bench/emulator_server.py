@@ -107,6 +107,7 @@ def main() -> None:
             "username": emulator.username,
             "password": emulator.password,
             "ca_bundle": ca_path or "",
+            "emulator_token": emulator.control_token,
         }
         info["config_path"] = write_client_config(workdir, info)
         uuids_path = os.path.join(workdir, "drives.json")

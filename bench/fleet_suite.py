@@ -65,7 +65,10 @@ def control(info: dict[str, Any], name: str, post: bool = False) -> Any:
 
     base = info["api_endpoint"].split("/api/")[0]
     request = urllib.request.Request(
-        f"{base}/_emulator/{name}/", data=b"{}" if post else None, method="POST" if post else "GET"
+        f"{base}/_emulator/{name}/",
+        data=b"{}" if post else None,
+        method="POST" if post else "GET",
+        headers={"X-Emulator-Token": info["emulator_token"], "Content-Type": "application/json"},
     )
     context = ssl.create_default_context(cafile=info["ca_bundle"])
     with urllib.request.urlopen(request, context=context, timeout=60) as answer:

@@ -156,10 +156,10 @@ def test_an_ignored_acpi_shutdown_gives_up_after_a_minute(timed):
 
 
 def test_the_control_endpoint_names_the_profile(timed):
-    url = timed.base_url + "/_emulator/transitions/"
-    assert requests.get(url).json()["timing"] == "uniform"
+    url, token = timed.base_url + "/_emulator/transitions/", timed.control_headers
+    assert requests.get(url, headers=token).json()["timing"] == "uniform"
     timed.timing = "realistic"
-    assert requests.get(url).json()["timing"] == "realistic"
+    assert requests.get(url, headers=token).json()["timing"] == "realistic"
 
 
 def test_an_unknown_profile_name_is_refused_before_starting():
@@ -193,7 +193,7 @@ def test_latency_delays_api_requests_half_before_and_half_after(held_waits):
         session = session_for(emulator)
         assert session.get(emulator.api_endpoint + "drives/").status_code == 200
         assert waits == [0.015, 0.015]
-        requests.get(emulator.base_url + "/_emulator/journal/")
+        requests.get(emulator.base_url + "/_emulator/journal/", headers=emulator.control_headers)
         assert waits == [0.015, 0.015]  # control endpoints are not delayed
         emulator.latency = 0
         session.get(emulator.api_endpoint + "drives/")
@@ -213,7 +213,9 @@ def test_a_delayed_request_does_not_hold_up_the_others(held_waits):
         )
         slow.start()
         assert entered.wait(30)
-        journal = requests.get(emulator.base_url + "/_emulator/journal/", timeout=30).json()
+        journal = requests.get(
+            emulator.base_url + "/_emulator/journal/", headers=emulator.control_headers, timeout=30
+        ).json()
         assert slow.is_alive() and answers == []
         assert journal["objects"] == []  # held before it was handled
         emulator.call(release[0].set)

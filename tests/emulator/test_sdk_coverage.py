@@ -228,6 +228,19 @@ def test_tunnels_are_created_listed_and_deleted(connect, router, emu):
     assert tunnels.list() == []
 
 
+@pytest.mark.parametrize("given", ["nope", "00000000-0000-4000-8000-000000000000", ""])
+def test_a_tunnel_needs_a_router_of_the_account_as_a_route_does(connect, router, emu, given):
+    tunnels, routes = connect(resource.Tunnels), connect(resource.Routes)
+    with pytest.raises(errors.ApiClientError) as tunnel_refused:
+        tunnels.create({"name": "to-office", "virtual_router": given})
+    with pytest.raises(errors.ApiClientError) as route_refused:
+        routes.create({"inet": "inet", "network": "10.0.0.0/24", "virtual_router": given})
+    assert tunnel_refused.value.status_code == route_refused.value.status_code
+    assert tunnel_refused.value.status_code in (400, 404)
+    emu.advance()
+    assert tunnels.list() == []
+
+
 # --- read-only families -------------------------------------------------------------------
 
 

@@ -687,6 +687,12 @@ class VrFwPolicies(RouterPart):
 class Tunnels(RouterPart):
     name = "tunnels"
     defaults = {"name": "", "virtual_router": None}
+    required = ("virtual_router",)
+
+    def prepare(self, account: Account, values: dict) -> dict:
+        """A tunnel belongs to a router of the account, as a route does."""
+        self.router_of(account, values.get("virtual_router") or "", "virtual_router")
+        return super().prepare(account, values)
 
 
 PARTS = (

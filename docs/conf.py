@@ -73,6 +73,7 @@ PAGES = [
     "migrating",
     "testing",
     "emulator",
+    "emulator-options",
     "cli",
     "architecture",
     "benchmarks",
@@ -98,5 +99,9 @@ def _fill_contents(app, docname, source):  # type: ignore[no-untyped-def]
 
 def setup(app):  # type: ignore[no-untyped-def]
     app.connect("source-read", _fill_contents)
-    # the front page lists the pages that exist and the CLI page reads the parser: read both again
-    app.connect("env-get-outdated", lambda app, env, added, changed, removed: ["index", "cli"])
+    # the front page lists the pages that exist and the command pages read their parsers: read
+    # them again
+    app.connect(
+        "env-get-outdated",
+        lambda app, env, added, changed, removed: ["index", "cli", "emulator-options"],
+    )

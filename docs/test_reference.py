@@ -87,3 +87,19 @@ def test_private_modules_stay_out_of_the_reference():
     pages = {path.stem for path in (HTML / "reference").glob("*.html")}
     assert pages, "no reference pages were built"
     assert not [page for page in pages if "._" in page], sorted(pages)
+
+
+def test_the_emulator_options_page_lists_every_option_of_the_command():
+    import html
+
+    from cliparsers import emulator_parser
+
+    text = html.unescape(re.sub(r"<[^>]+>", " ", built_page("emulator-options.html")))
+    options = {
+        option
+        for action in emulator_parser()._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"  # the page leaves out --help
+    }
+    assert "--write-config" in options
+    assert sorted(option for option in options if option not in text) == []

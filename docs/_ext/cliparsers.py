@@ -26,3 +26,10 @@ def cloudsigma_parser() -> argparse.ArgumentParser:
     from cloudsigma.cli.app import build_parser
 
     return _literal_epilogs(build_parser())
+
+
+def emulator_parser() -> argparse.ArgumentParser:
+    """The ``cloudsigma-emulator`` command's parser."""
+    from cloudsigma.emulator.__main__ import build_parser
+
+    return _literal_epilogs(build_parser())

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 import responses
-from unit_support import API, PASSWORD, USERNAME
+from unit_support import API, PASSWORD, USERNAME, RawServer
 
 from cloudsigma import errors
 from cloudsigma.generic import GenericClient, Retry, Timeout
@@ -19,34 +19,8 @@ from cloudsigma.generic import GenericClient, Retry, Timeout
 TINY = Timeout(connect=2.0, read=0.05)
 
 
-class SilentServer:
+class SilentServer(RawServer):
     """Accepts TCP connections and never answers; counts them."""
-
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.accepted: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return
-            self.accepted.append(connection)
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/2.0/"
-
-    def close(self) -> None:
-        self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        self.listener.close()
-        self._thread.join(timeout=5)
-        for connection in self.accepted:
-            connection.close()
 
 
 @pytest.fixture

@@ -7,13 +7,12 @@ from __future__ import annotations
 import gzip
 import logging
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 import responses
-from unit_support import API, PASSWORD, USERNAME
+from unit_support import API, PASSWORD, USERNAME, RawServer
 
 from cloudsigma import errors
 from cloudsigma.generic import GenericClient, Retry
@@ -204,33 +203,10 @@ def test_the_default_cap_is_64_mib() -> None:
 # --- time ---------------------------------------------------------------------------------------
 
 
-class DripServer:
+class DripServer(RawServer):
     """Answers every request with headers, then one body byte every 50 ms, never ending."""
 
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.stop = threading.Event()
-        self.connections: list[socket.socket] = []
-        self.threads: list[threading.Thread] = []
-        self.accepting = threading.Thread(target=self._accept, daemon=True)
-        self.accepting.start()
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/api/2.0/"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections.append(connection)
-            thread = threading.Thread(target=self._drip, args=(connection,), daemon=True)
-            self.threads.append(thread)
-            thread.start()
-
-    def _drip(self, connection: socket.socket) -> None:
+    def serve(self, connection: socket.socket) -> None:
         try:
             connection.recv(65536)
             connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
@@ -238,16 +214,6 @@ class DripServer:
                 connection.sendall(b" ")
         except OSError:
             return
-
-    def close(self) -> None:
-        self.stop.set()
-        self.listener.shutdown(socket.SHUT_RDWR)
-        self.listener.close()
-        self.accepting.join(5)
-        for thread in self.threads:
-            thread.join(5)
-        for connection in self.connections:
-            connection.close()
 
 
 @pytest.fixture

@@ -8,11 +8,13 @@ imported the first time they are used, so scripts start fast.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from cloudsigma.version import __version__
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from cloudsigma import bulk, conf, errors, generic, metadata, resource, scenarios, version
 
 __all__ = [

@@ -9,9 +9,12 @@ raises :class:`~cloudsigma.errors.InvalidIdError` naming the argument, and nothi
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from cloudsigma.errors import InvalidIdError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "ADDRESS",
@@ -32,10 +35,11 @@ UUID_OR_NUMBER = "uuid_or_number"
 #: Ids of an unknown form: any one safe path segment.
 SEGMENT = "segment"
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_NUMBER = re.compile(r"[0-9]{1,20}")
-_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}")
-_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+# Patterns as text: re compiles (and caches) each on first use, not at import.
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_NUMBER = r"[0-9]{1,20}"
+_SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}"
+_NAME = r"[a-z][a-z0-9_]{0,63}"
 _DESCRIPTIONS = {
     UUID: "a uuid such as 5c33a9b1-0000-4000-8000-000000000001",
     ADDRESS: "an IP address such as 185.12.6.183",
@@ -55,15 +59,15 @@ def check_id(value: Any, kind: str = UUID, argument: str = "uuid") -> str:
     if not text:
         raise _invalid(value, kind, argument, "is empty")
     if kind == UUID:
-        valid = bool(_UUID.fullmatch(text))
+        valid = bool(re.fullmatch(_UUID, text))
     elif kind == NUMBER:
-        valid = bool(_NUMBER.fullmatch(text))
+        valid = bool(re.fullmatch(_NUMBER, text))
     elif kind == UUID_OR_NUMBER:
-        valid = bool(_NUMBER.fullmatch(text) or _UUID.fullmatch(text))
+        valid = bool(re.fullmatch(_NUMBER, text) or re.fullmatch(_UUID, text))
     elif kind == ADDRESS:
         valid = _is_address(text)
     else:
-        valid = bool(_SEGMENT.fullmatch(text)) and text not in (".", "..")
+        valid = bool(re.fullmatch(_SEGMENT, text)) and text not in (".", "..")
     if not valid:
         raise _invalid(value, kind, argument, "is not valid")
     return text
@@ -75,7 +79,7 @@ def check_name(value: Any, argument: str) -> str:
     :raises InvalidIdError: for anything but lowercase letters, digits and underscores.
     """
     text = value if isinstance(value, str) else None
-    if text is None or not _NAME.fullmatch(text):
+    if text is None or not re.fullmatch(_NAME, text):
         raise InvalidIdError(
             f"{argument} {_shown(value)} is not the name of a collection such as 'drives'",
             argument,

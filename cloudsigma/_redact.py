@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 REDACTED = "<redacted>"
 
@@ -23,9 +26,10 @@ SECRET_HEADERS = frozenset(
 #: Cookie and field names whose value is a credential wherever it appears.
 SECRET_NAMES = ("csrftoken", "sessionid", "async_auth")
 
-_NAME_VALUE = re.compile(
-    r"(?P<name>\b(?:csrftoken|sessionid|async_auth|[\w-]*password)\b\"?\s*[=:]\s*\"?)(?P<value>[^;,&\s\"]+)",
-    re.IGNORECASE,
+# As text: re compiles (and caches) it on first use, not at import.
+_NAME_VALUE = (
+    r"(?i)(?P<name>\b(?:csrftoken|sessionid|async_auth|[\w-]*password)\b\"?\s*[=:]\s*\"?)"
+    r"(?P<value>[^;,&\s\"]+)"
 )
 
 #: Longest body shown in a log record, in characters.
@@ -83,7 +87,7 @@ def basic_token(username: str | None, password: str | None) -> str:
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Replace ``name=value`` credentials and every form of every known secret in free text."""
-    text = _NAME_VALUE.sub(lambda m: m.group("name") + REDACTED, text)
+    text = re.sub(_NAME_VALUE, lambda m: m.group("name") + REDACTED, text)
     for form in secret_forms(secrets):
         text = text.replace(form, REDACTED)
     return text

@@ -16,11 +16,14 @@ import stat
 import threading
 import urllib.parse
 from collections.abc import Iterator, MutableMapping
-from typing import Any
 
 from cloudsigma._redact import redact_text, safe_url
 from cloudsigma.errors import ConfigError
 from cloudsigma.policies import Retry, Timeout, positive_seconds
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "ALLOW_CLIENT_CLASS_ENV",
@@ -175,7 +178,7 @@ def _describe_line(line: str, sep: str, after_secret: bool) -> str:
     return f"{expected} {line[:60]!r}"
 
 
-class Config(MutableMapping[str, Any]):
+class Config(MutableMapping[str, "Any"]):
     """Dict-like configuration, loaded lazily and reloaded when the file changes.
 
     Values set on the object (``config['username'] = ...``) win over the

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import errno
 import functools
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 if TYPE_CHECKING:
+    from typing import Any
+
     # Built on first use, with pyserial's SerialException as a base (see _serial_errors).
     MetadataDeviceError: type[MetadataError]
     MetadataDeviceNotFoundError: type[MetadataError]

@@ -16,7 +16,6 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from cloudsigma import conf, errors
 from cloudsigma._redact import basic_token, redact_body, redact_headers, redact_text, safe_url
@@ -38,13 +37,20 @@ from cloudsigma.policies import (
     parse_retry_after,
 )
 from cloudsigma.version import __version__
-from cloudsigma.websocket.connection import WebsocketClient
 
+# typing.TYPE_CHECKING without importing typing: importing the SDK stays fast.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    # requests, urllib3 and simplejson load on first use (a client, a request), so that
-    # importing the SDK stays fast.
+    # requests, urllib3, simplejson and the websocket load on first use (a client, a
+    # request, a connection), so that importing the SDK stays fast.
+    from typing import Any, TypeVar
+
     from cloudsigma._attempts import Attempts
     from cloudsigma._transport import Environment, Failure, PreparedRequest, Response, Session
+    from cloudsigma.websocket.connection import WebsocketClient
+
+    ResponseHook = Callable[..., Any]
+    _Consumed = TypeVar("_Consumed")
 
 __all__ = [
     "NO_BODY",
@@ -74,9 +80,6 @@ NO_BODY: Any = object()
 
 #: Longest API error text kept in an exception message, in characters.
 MAX_ERROR_TEXT = 64 * 1024
-
-ResponseHook = Callable[..., Any]
-_Consumed = TypeVar("_Consumed")
 
 
 def _sleep(seconds: float) -> None:
@@ -1166,3 +1169,13 @@ def get_unquote() -> Callable[..., Any]:
 def get_parse_qsl() -> Callable[..., Any]:
     """``urllib.parse.parse_qsl`` (kept for pycloudsigma scripts)."""
     return urllib.parse.parse_qsl
+
+
+def __getattr__(name: str) -> Any:
+    # pycloudsigma's generic.WebsocketClient, loaded on first use: most scripts never open
+    # the event stream.
+    if name == "WebsocketClient":
+        from cloudsigma.websocket.connection import WebsocketClient
+
+        return WebsocketClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

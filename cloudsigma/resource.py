@@ -13,19 +13,25 @@ import logging
 import os
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from cloudsigma import _ids, errors
 from cloudsigma.errors import WebsocketTimeoutError
 from cloudsigma.generic import GenericClient, get_client
 from cloudsigma.policies import WaitPolicy, status_set
-from cloudsigma.websocket.events import Websocket, asynchronous_cookie
 
+# typing.TYPE_CHECKING without importing typing: importing resource stays light.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import datetime  # in annotations only: importing resource stays light
+    import datetime
+    from typing import Any, TypeVar
 
     from cloudsigma import payloads
     from cloudsigma._transport import Response
+    from cloudsigma.websocket.events import Websocket
+
+    _Resource = TypeVar("_Resource", bound="ResourceBase")
+    QueryParams = dict[str, Any]
+    Payload = dict[str, Any]
 
 __all__ = [
     "Accounts",
@@ -91,11 +97,6 @@ __all__ = [
 ]
 
 LOG = logging.getLogger(__name__)
-
-_Resource = TypeVar("_Resource", bound="ResourceBase")
-
-QueryParams = dict[str, Any]
-Payload = dict[str, Any]
 
 
 def _sleep(seconds: float) -> None:
@@ -807,6 +808,8 @@ class Accounts(ResourceBase):
 
         :raises InvalidResponseError: when the answer sets no such cookie.
         """
+        from cloudsigma.websocket.events import asynchronous_cookie
+
         return asynchronous_cookie(self.c)
 
     def create(self, email: str, promo_code: str | None = None) -> Any:  # type: ignore[override]
@@ -1050,3 +1053,13 @@ class Tunnels(ResourceBase):
     """VPN tunnels of virtual routers, ``/tunnels/``."""
 
     resource_name = "tunnels"
+
+
+def __getattr__(name: str) -> Any:
+    # pycloudsigma's resource.Websocket, loaded on first use: most scripts never wait on
+    # the event stream.
+    if name == "Websocket":
+        from cloudsigma.websocket.events import Websocket
+
+        return Websocket
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

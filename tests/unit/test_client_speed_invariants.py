@@ -26,13 +26,15 @@ from cloudsigma.generic import GenericClient
 from cloudsigma.resource import Drive
 
 HEAVY_MODULES = ("requests", "urllib3", "simplejson", "websocket")
+#: Loaded on first use too: the event stream's modules and typing (annotations only).
+DEFERRED_MODULES = ("typing", "cloudsigma.websocket", "cloudsigma._isolation")
 #: A drive uuid; the test servers answer every path alike (ids are checked before sending).
 A = "5c33a9b1-0000-4000-8000-00000000000a"
 
 
-def loaded_after(code: str) -> list[str]:
-    """The heavy modules in ``sys.modules`` after running ``code`` in a fresh interpreter."""
-    report = f"print(json.dumps([m for m in {HEAVY_MODULES!r} if m in sys.modules]))"
+def loaded_after(code: str, modules: tuple[str, ...] = HEAVY_MODULES) -> list[str]:
+    """Those of ``modules`` in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+    report = f"print(json.dumps([m for m in {modules!r} if m in sys.modules]))"
     probe = f"{code}\nimport json, sys\n{report}"
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
@@ -47,6 +49,24 @@ def test_importing_resource_loads_no_http_or_json_library() -> None:
 def test_importing_every_module_resource_uses_loads_no_http_or_json_library() -> None:
     code = "import cloudsigma.generic, cloudsigma.policies, cloudsigma._redact, cloudsigma.errors"
     assert loaded_after(code) == []
+
+
+def test_importing_resource_defers_typing_and_the_event_stream() -> None:
+    at_startup = loaded_after("pass", DEFERRED_MODULES)
+    assert loaded_after("import cloudsigma.resource", DEFERRED_MODULES) == at_startup
+
+
+def test_pycloudsigma_websocket_names_load_the_event_stream_on_first_use() -> None:
+    code = (
+        "import cloudsigma.generic, cloudsigma.resource\n"
+        "from cloudsigma.websocket.connection import WebsocketClient\n"
+        "from cloudsigma.websocket.events import Websocket\n"
+        "assert cloudsigma.generic.WebsocketClient is WebsocketClient\n"
+        "assert cloudsigma.resource.Websocket is Websocket\n"
+        "from cloudsigma.resource import *\n"
+        "assert Websocket is cloudsigma.resource.Websocket"
+    )
+    assert "cloudsigma.websocket" in loaded_after(code, DEFERRED_MODULES)
 
 
 def test_the_probe_sees_requests_once_a_client_exists() -> None:

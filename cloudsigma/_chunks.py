@@ -34,7 +34,7 @@ from cloudsigma.errors import (  # noqa: F401 - ChunkUploadError is re-exported,
     add_note,
 )
 from cloudsigma.generic import USER_AGENT, unwrap_objects
-from cloudsigma.policies import TRANSIENT_KINDS, Retry, Timeout, WaitPolicy
+from cloudsigma.policies import TRANSIENT_KINDS, Retry, Timeout, WaitPolicy, parse_retry_after
 
 LOG = logging.getLogger(__name__)
 
@@ -211,6 +211,7 @@ def _failed_attempt(failure: _transport.Failure) -> TransferAttemptError:
         getattr(response, "status_code", None) if failure.kind != "unsendable" else None,
         transient=failure.kind in TRANSIENT_KINDS,
         request_id=response.headers.get("X-REQUEST-ID") if response is not None else None,
+        retry_after=_retry_after(response),
     )
 
 
@@ -241,7 +242,13 @@ def refused(response: Any, what: str, secrets: Iterable[str] = ()) -> TransferAt
         f"{what}: {refusal_text(response, secrets)}",
         response.status_code,
         request_id=response.headers.get("X-REQUEST-ID"),
+        retry_after=_retry_after(response),
     )
+
+
+def _retry_after(response: Any) -> float | None:
+    """The wait an answer's ``Retry-After`` asks for (None without one or without an answer)."""
+    return None if response is None else parse_retry_after(response.headers.get("Retry-After"))
 
 
 def single_object(answer: Any, what: str = "drive") -> dict[str, Any]:
@@ -283,8 +290,9 @@ def with_retries(
     sleep: Callable[[float], None] = time.sleep,
     deadline: float | None = None,
 ) -> Any:
-    """Run ``attempt()`` until it succeeds, sleeping with backoff and jitter after
-    transient failures, at most ``policy.total + 1`` times.
+    """Run ``attempt()`` until it succeeds, sleeping after transient failures (as long as an
+    answer's ``Retry-After`` asks, else with backoff and jitter), at most ``policy.total + 1``
+    times.
 
     :param deadline: seconds after which no further attempt starts (nor a sleep that
         would end past it).
@@ -295,7 +303,8 @@ def with_retries(
         try:
             return attempt()
         except RETRYABLE_ERRORS as exc:
-            delay = attempts.next_delay() if is_transient(exc) else None
+            retry_after = getattr(exc, "retry_after", None)  # the server's wish, capped
+            delay = attempts.next_delay(retry_after) if is_transient(exc) else None
             if delay is None:
                 error = _final_error(
                     exc, describe, resume_hint, chunk_number, attempts.count, error_class

@@ -314,6 +314,7 @@ class TransferAttemptError(ApiClientError):
 
     :param transient: whether another attempt may succeed; by default decided by the status.
     :param request_id: the ``X-REQUEST-ID`` of the answer, if one came.
+    :param retry_after: the seconds the answer's ``Retry-After`` asked to wait, if it did.
     """
 
     def __init__(
@@ -322,12 +323,15 @@ class TransferAttemptError(ApiClientError):
         status_code: int | None = None,
         transient: bool | None = None,
         request_id: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message, status_code, request_id)
         self.transient = transient
+        self.retry_after = retry_after
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.message, self.status_code, self.transient, self.request_id))
+        arguments = (self.message, self.status_code, self.transient, self.request_id)
+        return (type(self), (*arguments, self.retry_after))
 
 
 class SizeMismatchError(UploadError, ValueError):

@@ -33,7 +33,8 @@ class FakeDownloadApi:
         self.content, self.ranges = content, ranges
         self.lock = threading.Lock()
         self.requested: list[tuple[int, int] | None] = []
-        self.failures: dict[int, list[int]] = {}
+        #: Answers to give a range before serving it: a status, or a status and its headers.
+        self.failures: dict[int, list[int | tuple[int, dict[str, str]]]] = {}
         self.delay = 0.0
         self.drive = {"uuid": DRIVE_UUID, "size": len(content), "status": "unmounted"}
         rsps.add_callback("GET", API + f"drives/{DRIVE_UUID}/", self.get_drive)
@@ -55,7 +56,9 @@ class FakeDownloadApi:
             self.requested.append((start, end))
             failures = self.failures.get(start)
             if failures:
-                return failures.pop(0), {}, "busy"
+                failure = failures.pop(0)
+                status, headers = failure if isinstance(failure, tuple) else (failure, {})
+                return status, headers, "busy"
         headers = {"Content-Range": f"bytes {start}-{end}/{len(self.content)}"}
         return 206, headers, self.content[start : end + 1]
 
@@ -248,6 +251,42 @@ def test_a_range_and_its_retries_end_within_the_deadline(tmp_path):
     # slept 0.2 s after the first 503; the next sleep (0.4 s) would end past the deadline
     assert api.starts() == [0, 0]
     assert "past the 0.5 s deadline of the call" in " ".join(failed.value.__notes__)
+
+
+def deadline_download(path: Path, retry: Retry) -> Download:
+    download = Download(
+        DRIVE_UUID,
+        path,
+        generic_client_kwargs={**CLIENT_KWARGS, "timeout": (0.5, 1.0), "deadline": 5.0},
+    )
+    download.retry_policy = retry
+    return download
+
+
+@responses.activate
+def test_a_refused_range_waits_as_long_as_its_retry_after_asks(tmp_path):
+    content = image_bytes(1000)
+    api = FakeDownloadApi(responses.mock, content)
+    api.failures[0] = [(503, {"Retry-After": "0.01"})]
+    # Its own backoff (100 s) would not fit the 5 s deadline: only the server's wish does.
+    slow = Retry(total=3, backoff_factor=100.0, backoff_max=100.0, jitter=False)
+
+    deadline_download(tmp_path / "drive.img", slow).run()
+
+    assert (tmp_path / "drive.img").read_bytes() == content
+    assert api.starts() == [0, 0]
+
+
+@responses.activate
+def test_a_retry_after_past_the_deadline_ends_the_range_at_once(tmp_path):
+    api = FakeDownloadApi(responses.mock, image_bytes(1000))
+    api.failures[0] = [(429, {"Retry-After": "60"})] * 4
+
+    with pytest.raises(RangeDownloadError, match="failed after 1 attempt") as failed:
+        deadline_download(tmp_path / "drive.img", NO_WAIT).run()
+
+    assert api.starts() == [0]
+    assert "(Retry-After: 60 s), past the 5.0 s deadline" in " ".join(failed.value.__notes__)
 
 
 @responses.activate

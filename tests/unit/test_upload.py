@@ -18,6 +18,7 @@ import responses
 
 from cloudsigma import _chunks
 from cloudsigma._chunks import ChunkUploadError, UploadError
+from cloudsigma.errors import TransferAttemptError
 from cloudsigma.policies import Retry, WaitPolicy
 from cloudsigma.resumable_upload import SizeMismatchError, Upload
 from cloudsigma.upload_client import CSUploader, console_progress
@@ -417,6 +418,30 @@ def test_with_retries_backs_off_exponentially_within_the_policy():
 
     assert result == "stored"
     assert sleeps == [0.5, 1.0, 2.0]
+
+
+def test_with_retries_sleeps_as_long_as_a_refusal_asks_within_the_policys_cap():
+    sleeps: list[float] = []
+    answers = iter(
+        [
+            TransferAttemptError("busy", 503, retry_after=3.0),
+            TransferAttemptError("slow down", 429, retry_after=86400.0),
+            TransferAttemptError("busy", 503),  # no Retry-After: the policy's own backoff
+            None,
+        ]
+    )
+
+    def attempt():
+        refusal = next(answers)
+        if refusal:
+            raise refusal
+        return "stored"
+
+    policy = Retry(total=3, backoff_factor=0.5, jitter=False, retry_after_max=30.0)
+    result = _chunks.with_retries(attempt, policy, "chunk 7", "resume", 7, sleep=sleeps.append)
+
+    assert result == "stored"
+    assert sleeps == [3.0, 30.0, 2.0]
 
 
 def test_read_chunk_frames_exactly_the_requested_bytes(make_image):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import signal
+from collections import Counter, defaultdict
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -86,6 +88,31 @@ def live(pytestconfig: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if live_requested(config):
         _check_live_configuration()
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(WorkerFigures(), "cloudsigma-worker-figures")
+
+
+class WorkerFigures:
+    """Under xdist, the figures the generated layers counted in each worker (requests sent,
+    checks made: see tests/adversarial/conftest.py), summed and printed by the controller."""
+
+    def __init__(self) -> None:
+        self.figures: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self.replay = ""
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        output = getattr(node, "workeroutput", {})
+        self.replay = output.get("adversarial_replay", self.replay)
+        for layer, counts in output.get("adversarial_figures", {}).items():
+            self.figures[layer].update(counts)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.figures:
+            return
+        terminalreporter.write_line(f"{self.replay} (figures summed over the xdist workers)")
+        for layer, counts in sorted(self.figures.items()):
+            shown = ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
+            terminalreporter.write_line(f"{layer}: {shown}")
 
 
 def _check_live_configuration() -> None:

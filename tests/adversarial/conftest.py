@@ -1,4 +1,6 @@
-"""Shared by the adversarial tests: the support modules on the path, and how to replay a run."""
+"""Shared by the adversarial tests: the support modules on the path, how to replay a run, and
+the figures of the generated layers (printed here, or by the controller under xdist: see
+``pytest_testnodedown`` in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -21,3 +23,10 @@ def pytest_terminal_summary(terminalreporter: object) -> None:
     write(replay_line())
     for layer, counts in sorted(FIGURES.items()):
         write(f"{layer}: " + ", ".join(f"{name} {count}" for name, count in sorted(counts.items())))
+
+
+def pytest_sessionfinish(session: object) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)  # type: ignore[attr-defined]
+    if workeroutput is not None and FIGURES:  # an xdist worker: the controller prints them
+        workeroutput["adversarial_replay"] = replay_line()
+        workeroutput["adversarial_figures"] = {layer: dict(c) for layer, c in FIGURES.items()}

@@ -19,7 +19,7 @@ from .models.drives import Drives, Jobs
 from .models.errors import ApiError, permission, validation
 from .models.hosts import VmwareServers
 from .models.kernel import API, Account, Collection, load_data, now, ref
-from .models.metering import Metering
+from .models.metering import Metering, meter_of
 from .models.network import Ips, Vlans
 from .models.servers import Servers
 from .models.snapshots import Snapshots
@@ -291,9 +291,18 @@ class Backend:
         return drive.get("size") if drive is not None else None
 
     # billing -------------------------------------------------------------
-    def meter(self, account: Account) -> None:
-        """Record what ``account`` used up to now and bill the cycles that have ended."""
-        self.metering.settle(account, self.clock.now())
+    def meter(self, account: Account, changes: bool = True) -> None:
+        """Record what ``account`` used up to now and bill the cycles that have ended.
+
+        :param changes: False when what follows cannot change the account's use.
+        """
+        self.metering.settle(account, self.clock.now(), changes)
+
+    def usage_may_have_changed(self) -> None:
+        """Have every account's use computed again at its next settle (after a change made
+        outside the requests, such as a function run through ``Emulator.call``)."""
+        for account in self.accounts.values():
+            meter_of(account).samples_current = False
 
     def pass_time(self, seconds: float) -> int:
         """Move the emulated clock forward: status changes due meanwhile happen, and every
@@ -301,7 +310,7 @@ class Backend:
         applied = self.transitions.advance(seconds)
         self.clock.advance(seconds)
         for account in list(self.accounts.values()):
-            self.meter(account)
+            self.meter(account, changes=False)  # the clock moving changes no one's use
         return applied
 
     # tags ----------------------------------------------------------------

@@ -309,12 +309,22 @@ class Emulator:
 
     # state access from other threads -------------------------------------------
     def call(self, function: Callable[..., T], *args: Any) -> T:
-        """Run ``function(*args)`` on the emulator's event loop and return its result."""
+        """Run ``function(*args)`` on the emulator's event loop and return its result.
+
+        ``function`` may change objects directly: billing computes every account's use again.
+        """
+
+        def run_and_note() -> T:
+            try:
+                return function(*args)
+            finally:
+                self.backend.usage_may_have_changed()
+
         if self._loop is None or self._thread is None or threading.current_thread() is self._thread:
-            return function(*args)
+            return run_and_note()
 
         async def run() -> T:
-            return function(*args)
+            return run_and_note()
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result()
 

@@ -325,3 +325,125 @@ def test_a_vpc_goes_away_when_its_subscription_ends(api, emu, clock):
     emu.advance_clock(40 * 86400)
     assert api.ok("GET", "vpc/")["objects"] == []
     assert api.ok("GET", f"subscriptions/{bought['id']}/")["status"] == "expired"
+
+
+def test_a_vpc_gone_with_its_subscription_is_not_counted_by_a_later_settle(api, emu, clock):
+    body = {"objects": [{"resource": "vpc", "amount": 1, "period": "1 month", "auto_renew": False}]}
+    api.ok("POST", "subscriptions/", 201, json=body)
+    vpc = api.ok("GET", "vpc/")["objects"][0]
+    drive = api.create("drives", name="kept", size=GIB, media="disk")
+    backend = emu.backend
+    # Two settles with no request between: the second reuses the use the first computed.
+    emu.call(lambda: (backend.pass_time(40 * 86400), backend.pass_time(3600)))
+    end = emu.clock.now() - datetime.timedelta(seconds=3600)
+    params = {"poll_time_gt": end.isoformat(), "limit": 0}
+    polled = {sample["uuid"] for sample in api.ok("GET", "usage/", params=params)["objects"]}
+    assert drive["uuid"] in polled and vpc["uuid"] not in polled
+
+
+# what a settle computes ----------------------------------------------------------------------
+@pytest.fixture
+def use_computed(monkeypatch) -> list[int]:
+    """How many times billing computed an account's use (one entry a computation)."""
+    from cloudsigma.emulator.models import metering
+
+    computed: list[int] = []
+    usage_of = metering.usage_of
+
+    def counted(account):
+        computed.append(1)
+        return usage_of(account)
+
+    monkeypatch.setattr(metering, "usage_of", counted)
+    return computed
+
+
+def test_reading_objects_does_not_compute_the_accounts_use_again(api, emu, use_computed):
+    emu.clock.freeze(False)
+    made = api.ok("POST", "drives/", 201, json={"objects": [_drive(n) for n in range(50)]})
+    uuid = made["objects"][0]["uuid"]
+    emu.advance()
+    api.ok("GET", f"drives/{uuid}/")  # the first settle after the change computes it
+    use_computed.clear()
+    for _ in range(20):
+        api.ok("GET", f"drives/{uuid}/")
+        api.ok("GET", "servers/detail/")
+    assert use_computed == []
+    api.ok("PUT", f"drives/{uuid}/", json={**_drive(0), "size": 2 * GIB})
+    api.ok("GET", f"drives/{uuid}/")
+    assert use_computed  # after a change it is computed again
+
+
+def _drive(number: int) -> dict:
+    return {"name": f"d{number}", "size": GIB, "media": "disk"}
+
+
+READS = ["drives/detail/", "servers/detail/", "ledger/", "currentusage/", "usage/"]
+STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("read"), st.sampled_from(READS)),
+        st.tuples(st.just("drive"), st.integers(1, 80)),
+        st.tuples(st.just("resize"), st.integers(1, 80)),
+        st.tuples(st.just("delete drive"), st.integers(0, 3)),
+        st.tuples(st.just("ephemeral"), st.integers(0, 1)),
+        st.tuples(st.just("start"), st.integers(0, 1)),
+        st.tuples(st.just("stop"), st.integers(0, 1)),
+    ),
+    min_size=1,
+    max_size=14,
+)
+
+
+@GENERATED
+@given(steps=STEPS)
+def test_a_reused_use_is_always_the_accounts_use_at_that_moment(api, emu, monkeypatch, steps):
+    """Billing computes an account's use again only after something may have changed it; at
+    every settle that reuses it instead, it must equal a fresh computation."""
+    from cloudsigma.emulator.models import metering
+
+    emu.reset()
+    emu.transition_delay = None
+    emu.clock.freeze(False)  # time passes between requests: every request settles a piece
+    reuses: list[bool] = []
+    record = metering.Metering.record
+
+    def checked(meter, account, since, now):
+        if meter.samples_current:
+            reuses.append(meter.samples == tuple(metering.usage_of(account)))
+        record(meter, account, since, now)
+
+    monkeypatch.setattr(metering.Metering, "record", staticmethod(checked))
+    servers = [
+        api.create("servers", **server_body(f"s{n}", cpu=2000, mem=GIB, cpu_type="intel"))
+        for n in range(2)
+    ]
+    drives: list[str] = []
+    for kind, value in steps:
+        if kind == "read":
+            api.ok("GET", value, params={"limit": 0})
+        elif kind == "drive":
+            drives.append(api.create("drives", name="d", size=value * GIB, media="disk")["uuid"])
+        elif kind == "resize" and drives:
+            body = {"name": "d", "media": "disk", "size": value * GIB}
+            api.post(f"drives/{drives[-1]}/action/", params={"do": "resize"}, json=body)
+        elif kind == "delete drive" and drives:
+            api.ok("DELETE", f"drives/{drives.pop(value % len(drives))}/", 204)
+        elif kind == "ephemeral":
+            _attach_ephemeral(api, emu, servers[value])
+        elif kind in ("start", "stop"):
+            api.post(f"servers/{servers[value]['uuid']}/action/", params={"do": kind}, json={})
+        emu.advance()
+        api.ok("GET", "servers/detail/")  # a read after every step: settled with the reused use
+        api.ok("GET", "drives/detail/")
+    assert reuses and all(reuses)
+
+
+def _attach_ephemeral(api, emu, server: dict) -> None:
+    """A local NVMe drive (ephemeral: used only while a powered server has it) on ``server``."""
+    body = {"name": "scratch", "size": GIB, "media": "disk", "storage_type": "local_nvme"}
+    drive = api.create("drives", **body)
+    emu.advance()
+    current = api.ok("GET", f"servers/{server['uuid']}/")
+    entry = {"device": "virtio", "dev_channel": f"0:{len(current['drives'])}", "drive": drive}
+    fields = {key: current[key] for key in ("name", "cpu", "mem", "vnc_password")}
+    api.put(f"servers/{server['uuid']}/", json={**fields, "drives": [*current["drives"], entry]})

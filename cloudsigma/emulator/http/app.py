@@ -45,6 +45,8 @@ Handler = Callable[..., Awaitable[web.StreamResponse]]
 
 #: Paths whose requests a configured latency delays: the API and the websocket.
 DELAYED_PREFIXES = ("/api/2.0", "/websocket", "/2.0/websocket")
+#: Methods whose requests change no object: the account's use is not computed again after them.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def round_trip_wait(seconds: float) -> None:
@@ -229,10 +231,15 @@ class ApiServer:
                 account = self.auth.authenticate(request, basic_only=handler in BASIC_ONLY)
             except Unauthorized as problem:
                 return self.auth.unauthorized(problem)
+        changes = request.method not in READ_ONLY_METHODS
         if account is not None:
-            self.backend.meter(account)
+            self.backend.meter(account, changes)
         check_accept(request)
-        return await self.handlers[handler](request, account, **params)
+        try:
+            return await self.handlers[handler](request, account, **params)
+        finally:
+            if changes:  # also what it changed after awaiting (an upload's body, say)
+                self.backend.usage_may_have_changed()
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         refusal = self.hosts.websocket_refusal(request.app[ROLE], self.strict)

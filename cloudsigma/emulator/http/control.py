@@ -73,8 +73,13 @@ class Control:
             raise ApiError(
                 404, "notexist", f"no control endpoint {request.method} /_emulator/{name}/"
             )
-        body = await self.bodies.json_object(request, {}) if request.method == "POST" else {}
-        return self.handlers[handler](body)
+        if request.method != "POST":
+            return self.handlers[handler]({})
+        body = await self.bodies.json_object(request, {})
+        try:
+            return self.handlers[handler](body)
+        finally:
+            self.backend.usage_may_have_changed()  # a control request may change objects
 
     def reset(self, body: dict) -> web.Response:
         self._reset()

@@ -6,6 +6,9 @@ the current burst level's price, the usage of the account is polled for ``/usage
 burst record is kept for ``/burstusage/`` and ``/dailyburstusage/``. Usage is remembered as
 pieces of constant use between the moments the backend settles an account, which it does
 before every change (a request, a status change, the clock moving), so nothing is guessed.
+The use is computed again only when something may have changed it since: a settle before a
+request that changes nothing (a GET) reuses it and lengthens the last piece, so reading one
+object costs the same in an account of ten drives or of ten thousand.
 
 Consecutive whole cycles of one resource with the same burst, settled together and on the
 same UTC day, make one ledger entry: moving the clock by days costs a few entries, not
@@ -138,6 +141,9 @@ class Meter:
     pieces: list[Piece] = field(default_factory=list)
     polls: list[PollRun] = field(default_factory=list)
     bursts: list[dict] = field(default_factory=list)
+    #: The account's use as last computed (from ``usage_of``), and whether it still is.
+    samples: tuple[Sample, ...] = ()
+    samples_current: bool = False
     #: (UTC day, resource) -> [burst x seconds, cost] for /dailyburstusage/.
     daily: dict[tuple[str, str], list[Fraction]] = field(default_factory=dict)
 
@@ -211,16 +217,42 @@ class Metering:
         return self.burst_cost(account, self.bursts(using, subscribed), seconds)
 
     # settling ----------------------------------------------------------------------
-    def settle(self, account: Account, now: datetime.datetime | None = None) -> None:
-        """Record the account's use up to ``now`` and bill every cycle that has ended."""
+    def settle(
+        self, account: Account, now: datetime.datetime | None = None, changes: bool = True
+    ) -> None:
+        """Record the account's use up to ``now`` and bill every cycle that has ended.
+
+        :param changes: whether what follows may change the account's use (False for a
+            request that only reads, or the clock moving): if not, the next settle reuses it.
+        """
         now = now or self.backend.clock.now()
         meter = meter_of(account)
         if meter.marked is None:
             meter.marked = meter.billed = now
-            return
-        if now > meter.marked:
-            meter.pieces.append(Piece(meter.marked, now, tuple(usage_of(account))))
-            meter.marked = now
+        elif now > meter.marked:
+            self.record(meter, account, meter.marked, now)
+        meter.samples_current = meter.samples_current and not changes
+        self.bill_ended_cycles(account, meter, now)
+
+    @staticmethod
+    def record(
+        meter: Meter, account: Account, since: datetime.datetime, now: datetime.datetime
+    ) -> None:
+        """Add the use from ``since`` to ``now`` as a piece (or lengthen the last one)."""
+        if not meter.samples_current:
+            meter.samples, meter.samples_current = tuple(usage_of(account)), True
+        last = meter.pieces[-1] if meter.pieces else None
+        if (
+            last is not None
+            and last.end == since
+            and (last.samples is meter.samples or last.samples == meter.samples)
+        ):
+            last.end = now  # the same use goes on: one piece, however many requests
+        else:
+            meter.pieces.append(Piece(since, now, meter.samples))
+        meter.marked = now
+
+    def bill_ended_cycles(self, account: Account, meter: Meter, now: datetime.datetime) -> None:
         boundary = floor_cycle(now)
         if meter.billed is None or boundary <= meter.billed:
             return
@@ -347,6 +379,7 @@ class Metering:
                 obj = account.objects[name].get(sub.get("subscribed_object") or "")
                 if obj is not None:
                     self.backend.collections[name].remove(account, obj)
+                    meter_of(account).samples_current = False
 
     # what the views show -----------------------------------------------------------
     def polls(

@@ -342,6 +342,12 @@ def test_a_vpc_gone_with_its_subscription_is_not_counted_by_a_later_settle(api, 
 
 
 # what a settle computes ----------------------------------------------------------------------
+def meter_of(account):
+    from cloudsigma.emulator.models.metering import meter_of
+
+    return meter_of(account)
+
+
 @pytest.fixture
 def use_computed(monkeypatch) -> list[int]:
     """How many times billing computed an account's use (one entry a computation)."""
@@ -363,12 +369,17 @@ def test_reading_objects_does_not_compute_the_accounts_use_again(api, emu, use_c
     made = api.ok("POST", "drives/", 201, json={"objects": [_drive(n) for n in range(50)]})
     uuid = made["objects"][0]["uuid"]
     emu.advance()
-    api.ok("GET", f"drives/{uuid}/")  # the first settle after the change computes it
+    api.ok("GET", f"drives/{uuid}/")
+    pieces_before = emu.call(lambda: len(meter_of(emu.account()).pieces))
+    api.ok("GET", f"drives/{uuid}/")  # the first settle after emu.call computes it
     use_computed.clear()
     for _ in range(20):
         api.ok("GET", f"drives/{uuid}/")
         api.ok("GET", "servers/detail/")
     assert use_computed == []
+    # the reads lengthen the last piece (the same use, the same object) instead of adding any
+    meter = emu.call(lambda: meter_of(emu.account()))
+    assert len(meter.pieces) == pieces_before and meter.pieces[-1].samples is meter.samples
     api.ok("PUT", f"drives/{uuid}/", json={**_drive(0), "size": 2 * GIB})
     api.ok("GET", f"drives/{uuid}/")
     assert use_computed  # after a change it is computed again

@@ -248,6 +248,7 @@ class Metering:
             and (last.samples is meter.samples or last.samples == meter.samples)
         ):
             last.end = now  # the same use goes on: one piece, however many requests
+            meter.samples = last.samples  # compared by identity from now on
         else:
             meter.pieces.append(Piece(since, now, meter.samples))
         meter.marked = now

@@ -429,7 +429,8 @@ class GenericClient:
             values.extend(self._digest.sent_values())
         return values
 
-    def _redact(self, text: str) -> str:
+    def redact(self, text: str) -> str:
+        """``text`` without this client's credentials, by name and by value, for a message."""
         return redact_text(text, self._secrets())
 
     def _get_req_args(
@@ -647,7 +648,7 @@ class GenericClient:
         )
         if isinstance(prepared, Failure):
             raise errors.TransportError(
-                f"cannot send {method} {safe_url(full_url)}: {self._redact(prepared.reason)}; "
+                f"cannot send {method} {safe_url(full_url)}: {self.redact(prepared.reason)}; "
                 "check api_endpoint"
             ) from prepared.cause
         return prepared, req_args["hooks"]["response"]
@@ -782,7 +783,7 @@ class GenericClient:
             "%s %s failed (%s); retry %d of %d in %.2f s",
             method,
             safe_url(full_url),
-            self._redact(reason),
+            self.redact(reason),
             attempts.retries_done + 1,
             attempts.policy.total,
             delay,
@@ -806,7 +807,7 @@ class GenericClient:
         attempts: Attempts,
     ) -> errors.ApiClientError:
         what = f"{method} {safe_url(full_url)}"
-        reason = self._redact(failure.reason)
+        reason = self.redact(failure.reason)
         error = self._failure_error(what, method, failure, reason, policy, attempts)
         error.__cause__ = failure.cause
         return error
@@ -885,7 +886,7 @@ class GenericClient:
 
     def _cut_off_error(self, what: str, failure: Failure, reason: str) -> errors.ApiClientError:
         response = failure.response
-        preview = self._redact(failure.partial[:200].decode("utf-8", "replace"))
+        preview = self.redact(failure.partial[:200].decode("utf-8", "replace"))
         error = errors.InvalidResponseError(
             f"{what} answered {getattr(response, 'status_code', '')} with a body cut off after "
             f"{len(failure.partial)} bytes ({reason}); it starts with {preview!r}; the API may "
@@ -899,7 +900,7 @@ class GenericClient:
     def _redirect_error(
         self, method: str, full_url: str, response: Response, target: str, allowed: int
     ) -> errors.RedirectError:
-        shown = self._redact(safe_url(target))
+        shown = self.redact(safe_url(target))
         found = f"to {shown}" if target else "without a Location"
         why = (
             "API calls do not follow redirects, so that no credential goes anywhere but "
@@ -968,7 +969,7 @@ class GenericClient:
                 if isinstance(exc, RecursionError)
                 else f"that is not JSON ({exc})"
             )
-            preview = self._redact(content[:200].decode("utf-8", "replace"))
+            preview = self.redact(content[:200].decode("utf-8", "replace"))
             raise errors.InvalidResponseError(
                 f"{resp.request.method} {safe_url(resp.url)} answered {resp.status_code} with a "
                 f"body {problem}; it starts with {preview!r}",

@@ -799,7 +799,8 @@ class Accounts(ResourceBase):
         answer = self._action(None, "check_login_with_return_uuid", {})
         if not isinstance(answer, dict) or not isinstance(answer.get("uuid"), str):
             raise errors.InvalidResponseError(
-                f"check_login_with_return_uuid answered {answer!r}, not an object with a uuid"
+                f"check_login_with_return_uuid answered {self.c.redact(repr(answer))[:300]}, "
+                "not an object with a uuid"
             )
         return answer["uuid"]
 

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from cloudsigma import _isolation, conf, errors
-from cloudsigma._redact import safe_url
+from cloudsigma._redact import redact_text, safe_url
 
 __all__ = ["WebsocketClient"]
 
@@ -118,12 +118,12 @@ class WebsocketClient:
             return simplejson.loads(frame)
         except ValueError as exc:
             raise errors.InvalidResponseError(
-                f"the websocket sent a frame that is not JSON: {str(frame)[:200]!r}"
+                f"the websocket sent a frame that is not JSON: {redact_text(repr(frame))[:200]}"
             ) from exc
         except RecursionError as exc:
             raise errors.InvalidResponseError(
                 f"the websocket sent a frame nested deeper than the SDK decodes: "
-                f"{str(frame)[:200]!r}"
+                f"{redact_text(repr(frame))[:200]}"
             ) from exc
 
     def reconnect(self, cookie: str) -> None:

@@ -108,6 +108,25 @@ def test_a_basic_token_echoed_in_a_header_and_the_body_is_hidden_everywhere(
 
 
 @responses.activate
+def test_a_login_check_answered_with_an_echo_of_the_request_hides_the_credentials() -> None:
+    # Found by the long adversarial run: a 200 echoing the request (its Authorization header)
+    # where an object with a uuid belongs was quoted whole in the error.
+    import base64
+
+    token = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+    echo = [{"error_type": "echo", "error_message": f"Authorization: Basic {token}\r\n{PASSWORD}"}]
+    responses.post(API + "accounts/action/?do=check_login_with_return_uuid", json=echo)
+    accounts = Accounts(API, USERNAME, PASSWORD, retry=0)
+
+    with pytest.raises(errors.InvalidResponseError, match="not an object with a uuid") as bad:
+        accounts.check_login_with_return_uuid()
+
+    for secret in (token, PASSWORD):
+        assert secret not in str(bad.value) and secret not in repr(bad.value), secret
+    assert "<redacted>" in str(bad.value)
+
+
+@responses.activate
 def test_a_session_cookie_and_csrf_token_echoed_back_are_hidden_everywhere(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

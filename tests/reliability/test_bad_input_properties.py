@@ -152,6 +152,9 @@ def world(faulty_emulator: Any, request: pytest.FixtureRequest) -> Iterator[dict
     emu.set_faults(None)
     emu.reset()
     emu.transition_delay = None
+    # The billing clock stands still: a request bills the cycles that ended before it, which
+    # would look like a change made by a rejected request whenever a run crosses a cycle's end.
+    emu.call(emu.clock.freeze)
     emu.create_account(*OTHER)
     uuids: list[str] = []
     for user in ((emu.username, emu.password), OTHER):

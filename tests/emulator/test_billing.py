@@ -11,6 +11,8 @@ from emulator_support import GIB, assert_api_error, server_body
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cloudsigma.emulator.models import metering
+
 GENERATED = settings(
     max_examples=30,
     deadline=None,
@@ -342,17 +344,9 @@ def test_a_vpc_gone_with_its_subscription_is_not_counted_by_a_later_settle(api, 
 
 
 # what a settle computes ----------------------------------------------------------------------
-def meter_of(account):
-    from cloudsigma.emulator.models.metering import meter_of
-
-    return meter_of(account)
-
-
 @pytest.fixture
 def use_computed(monkeypatch) -> list[int]:
     """How many times billing computed an account's use (one entry a computation)."""
-    from cloudsigma.emulator.models import metering
-
     computed: list[int] = []
     usage_of = metering.usage_of
 
@@ -370,7 +364,7 @@ def test_reading_objects_does_not_compute_the_accounts_use_again(api, emu, use_c
     uuid = made["objects"][0]["uuid"]
     emu.advance()
     api.ok("GET", f"drives/{uuid}/")
-    pieces_before = emu.call(lambda: len(meter_of(emu.account()).pieces))
+    pieces_before = emu.call(lambda: len(metering.meter_of(emu.account()).pieces))
     api.ok("GET", f"drives/{uuid}/")  # the first settle after emu.call computes it
     use_computed.clear()
     for _ in range(20):
@@ -378,7 +372,7 @@ def test_reading_objects_does_not_compute_the_accounts_use_again(api, emu, use_c
         api.ok("GET", "servers/detail/")
     assert use_computed == []
     # the reads lengthen the last piece (the same use, the same object) instead of adding any
-    meter = emu.call(lambda: meter_of(emu.account()))
+    meter = emu.call(lambda: metering.meter_of(emu.account()))
     assert len(meter.pieces) == pieces_before and meter.pieces[-1].samples is meter.samples
     api.ok("PUT", f"drives/{uuid}/", json={**_drive(0), "size": 2 * GIB})
     api.ok("GET", f"drives/{uuid}/")
@@ -410,8 +404,6 @@ STEPS = st.lists(
 def test_a_reused_use_is_always_the_accounts_use_at_that_moment(api, emu, monkeypatch, steps):
     """Billing computes an account's use again only after something may have changed it; at
     every settle that reuses it instead, it must equal a fresh computation."""
-    from cloudsigma.emulator.models import metering
-
     emu.reset()
     emu.transition_delay = None
     emu.clock.freeze(False)  # time passes between requests: every request settles a piece
